@@ -1,0 +1,3 @@
+from kopek.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,96 @@
+"""create_app(settings): wiring only. Each resource has one cleanup context."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from typing import AsyncIterator
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from kopek import keys
+from kopek.live.hub import LiveHub
+from kopek.merchants import ensure_sandbox_merchant
+from kopek.payments.attempts import AttemptFlow
+from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.service import PaymentService
+from kopek.providers import registry
+from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.resources import templates_dir
+from kopek.settings import Settings
+from kopek.store.sqlite import SqliteStore
+from kopek.web import api, callbacks, checkout, live, openapi, sandbox, widget
+from kopek.web.middlewares import errors_middleware, security_headers_middleware
+from kopek.web.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes,
+                          middlewares=[security_headers_middleware, errors_middleware])
+    app[keys.SETTINGS] = settings
+    app[keys.HUB] = LiveHub(settings.ws_queue_max)
+    app[keys.PHONE] = SandboxPhone()
+    app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
+    app.cleanup_ctx.extend([_database, _http_client, _services, _expiry_sweeper])
+    for module in (api, checkout, live, callbacks, widget, openapi):
+        app.router.add_routes(module.routes)
+    if settings.sandbox:
+        app.router.add_routes(sandbox.routes)
+        for wallet, simulator in registry.build_simulators(settings, app[keys.PHONE]).items():
+            app.add_subapp(f"/sandbox/providers/{wallet}/", simulator)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    store = SqliteStore(app[keys.SETTINGS].db_path)
+    await store.open()
+    app[keys.STORE] = store
+    yield
+    await store.close()
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=app[keys.SETTINGS].provider_timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        app[keys.HTTP] = session
+        yield
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings, store = app[keys.SETTINGS], app[keys.STORE]
+    instance_key = await store.instance_secret("client_secret_key", lambda: secrets.token_hex(32))
+    service = PaymentService(store=store, hub=app[keys.HUB], settings=settings,
+                             wallets=registry.WALLETS, instance_key=bytes.fromhex(instance_key))
+    app[keys.CONNECTORS] = registry.build_connectors(settings, app[keys.HTTP])
+    app[keys.PAYMENTS] = service
+    app[keys.ATTEMPTS] = AttemptFlow(service, app[keys.CONNECTORS], settings.public_base_url)
+    app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS])
+    if settings.sandbox:
+        app[keys.SANDBOX_MERCHANT_ID] = (await ensure_sandbox_merchant(store, settings)).merchant.id
+    yield
+
+
+async def _expiry_sweeper(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_sweep_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    service, interval_s = app[keys.PAYMENTS], app[keys.SETTINGS].expiry_sweep_interval_s
+    while True:
+        try:
+            await service.expire_due()
+        except Exception:  # one bad sweep must not stop the next
+            log.exception("expiry sweep failed")
+        await asyncio.sleep(interval_s)

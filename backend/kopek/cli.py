@@ -1,0 +1,130 @@
+"""kopek serve | migrate | merchant create | merchant list"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+
+from kopek.app import create_app
+from kopek.merchants import InvalidOrigin, NewMerchant, create_merchant, ensure_sandbox_merchant
+from kopek.settings import MODES, Settings, settings_from_env
+from kopek.store.sqlite import SqliteStore
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kopek", description="Kopek: e-wallet micropayments checkout")
+    parser.add_argument("--db", dest="db_path", type=Path, help="SQLite file (KOPEK_DB_PATH, default kopek.db)")
+    parser.add_argument("--mode", choices=MODES, help="sandbox or live (KOPEK_MODE, default sandbox)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="bind address (KOPEK_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (KOPEK_PORT, default 8080)")
+    serve.add_argument("--public-base-url", help="the URL shops and shoppers reach (KOPEK_PUBLIC_BASE_URL)")
+    serve.add_argument("--sandbox-time-scale", type=float,
+                       help="multiply sandbox providers' delays (KOPEK_SANDBOX_TIME_SCALE, default 1)")
+
+    commands.add_parser("migrate", help="apply database migrations")
+
+    merchant = commands.add_parser("merchant", help="manage merchants").add_subparsers(dest="action", required=True)
+    create = merchant.add_parser("create", help="create a merchant and print its keys once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--origin", action="append", default=[], metavar="URL",
+                        help="an origin allowed to embed the widget (repeatable)")
+    create.add_argument("--json", action="store_true", help="print one JSON object")
+    listing = merchant.add_parser("list", help="list merchants")
+    listing.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = settings_from_env().with_overrides(
+            db_path=args.db_path, mode=args.mode, host=getattr(args, "host", None),
+            port=getattr(args, "port", None), sandbox_time_scale=getattr(args, "sandbox_time_scale", None),
+            public_base_url=getattr(args, "public_base_url", None))
+    except ValueError as exc:
+        print(f"kopek: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "migrate":
+        return asyncio.run(_with_store(settings, _migrate))
+    if args.action == "create":
+        return asyncio.run(_with_store(settings, lambda store: _create_merchant(store, args)))
+    return asyncio.run(_with_store(settings, lambda store: _list_merchants(store, args.json)))
+
+
+async def _with_store(settings: Settings, job: Callable[[SqliteStore], Awaitable[int]]) -> int:
+    store = SqliteStore(settings.db_path)
+    await store.open()
+    try:
+        return await job(store)
+    finally:
+        await store.close()
+
+
+async def _migrate(store: SqliteStore) -> int:
+    print(f"database {store.path} is up to date")
+    return 0
+
+
+async def _create_merchant(store: SqliteStore, args: argparse.Namespace) -> int:
+    try:
+        created = await create_merchant(store, args.name, args.origin)
+    except InvalidOrigin as exc:
+        print(f"kopek: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(created.to_json()))
+    else:
+        _print_keys(created)
+    return 0
+
+
+async def _list_merchants(store: SqliteStore, as_json: bool) -> int:
+    merchants = await store.list_merchants()
+    if as_json:
+        print(json.dumps([{"id": m.id, "name": m.name, "origins": list(m.origins), "created_at": m.created_at}
+                          for m in merchants]))
+        return 0
+    for m in merchants:
+        print(f"{m.id}  {m.name}  origins: {', '.join(m.origins) or '-'}  created {m.created_at}")
+    return 0
+
+
+def _print_keys(created: NewMerchant) -> None:
+    data: dict[str, Any] = created.to_json()
+    print(f"Merchant {data['id']} ({data['name']}), allowed origins: {', '.join(data['origins']) or '-'}")
+    print("Keys (shown once, store them now):")
+    for name in ("publishable_key", "secret_key", "live_publishable_key", "live_secret_key"):
+        print(f"  {name:22} {data[name]}")
+
+
+def serve(settings: Settings) -> int:
+    created = asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings)))
+    print(f"Kopek {settings.mode} server on {settings.public_base_url} (database {settings.db_path})")
+    if settings.sandbox:
+        print(f"Sandbox shop page: {settings.public_base_url}/sandbox")
+        print(f"Sandbox phone:     {settings.public_base_url}/sandbox/phone")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                access_log_format='%a "%r" %s %b %Tfs')
+    return created
+
+
+async def _prepare_sandbox(store: SqliteStore, settings: Settings) -> int:
+    if settings.sandbox:
+        sandbox = await ensure_sandbox_merchant(store, settings)
+        if sandbox.created:
+            print("Created the sandbox merchant.")
+            _print_keys(sandbox.created)
+    return 0

@@ -1,0 +1,37 @@
+"""Random, prefixed identifiers and secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def random_token(length: int = 24) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return f"{prefix}_{random_token(length)}"
+
+
+def hash_secret(secret: str) -> str:
+    """API keys are long random tokens, so a plain SHA-256 is enough to store them (unlike passwords)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def derive_client_secret(instance_key: bytes, payment_id: str) -> str:
+    """A payment's client secret is derived, so it is never stored and can be shown again."""
+    tag = hmac.new(instance_key, payment_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{payment_id}_secret_{tag}"
+
+
+def check_client_secret(instance_key: bytes, payment_id: str, presented: str) -> bool:
+    return hmac.compare_digest(derive_client_secret(instance_key, payment_id), presented)
+
+
+def payment_id_from_client_secret(client_secret: str) -> str | None:
+    payment_id, sep, _ = client_secret.partition("_secret_")
+    return payment_id if sep and payment_id.startswith("pay_") else None

@@ -1,0 +1,28 @@
+"""Every typed application key in one place."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from kopek.live.hub import LiveHub
+from kopek.payments.attempts import AttemptFlow
+from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.service import PaymentService
+from kopek.providers.contract import Connector
+from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.settings import Settings
+from kopek.store.sqlite import SqliteStore
+from kopek.web.ratelimit import RateLimiter
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", SqliteStore)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+HUB = web.AppKey("hub", LiveHub)
+PHONE = web.AppKey("phone", SandboxPhone)
+CONNECTORS = web.AppKey("connectors", dict[str, Connector])
+PAYMENTS = web.AppKey("payments", PaymentService)
+ATTEMPTS = web.AppKey("attempts", AttemptFlow)
+CALLBACKS = web.AppKey("callbacks", CallbackReceiver)
+AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)
+SANDBOX_MERCHANT_ID = web.AppKey("sandbox_merchant_id", str)

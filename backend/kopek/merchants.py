@@ -1,0 +1,86 @@
+"""Merchants, their allowed origins and their API keys (secret keys are stored hashed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from kopek import clock
+from kopek.ids import hash_secret, new_id, random_token
+from kopek.settings import Settings
+from kopek.store.records import ApiKey, Merchant
+from kopek.store.sqlite import SqliteStore
+
+SANDBOX_MERCHANT_SETTING = "sandbox_merchant_id"
+
+
+class InvalidOrigin(ValueError):
+    pass
+
+
+def normalize_origin(text: str) -> str:
+    """'https://Shop.example:443/' -> 'https://shop.example'. Anything but a bare origin is refused."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidOrigin(f"not a valid origin: {text!r}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidOrigin(f"an origin is http(s)://host[:port], not {text!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidOrigin(f"an origin has no path, query, fragment or credentials: {text!r}")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default_port else "")
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    """A merchant just created, with its keys in the clear: shown once, never again."""
+
+    merchant: Merchant
+    publishable_key: str
+    secret_key: str
+    live_publishable_key: str
+    live_secret_key: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.merchant.id, "name": self.merchant.name, "origins": list(self.merchant.origins),
+                "publishable_key": self.publishable_key, "secret_key": self.secret_key,
+                "live_publishable_key": self.live_publishable_key, "live_secret_key": self.live_secret_key}
+
+
+async def create_merchant(store: SqliteStore, name: str, origins: list[str]) -> NewMerchant:
+    now = clock.now_iso()
+    merchant = Merchant(id=new_id("mer", 16), name=name, created_at=now,
+                        origins=tuple(dict.fromkeys(normalize_origin(o) for o in origins)))
+    plain = {(kind, live): f"{'pk' if kind == 'publishable' else 'sk'}_{'live' if live else 'test'}_{random_token(32)}"
+             for kind in ("publishable", "secret") for live in (False, True)}
+    records = [ApiKey(id=new_id("key", 16), merchant_id=merchant.id, kind=kind, livemode=live,
+                      lookup=hash_secret(token) if kind == "secret" else token,
+                      hint=f"{token[:8]}…{token[-4:]}", created_at=now)
+               for (kind, live), token in plain.items()]
+    await store.create_merchant(merchant, records)
+    return NewMerchant(merchant, plain[("publishable", False)], plain[("secret", False)],
+                       plain[("publishable", True)], plain[("secret", True)])
+
+
+@dataclass(frozen=True)
+class SandboxMerchant:
+    merchant: Merchant
+    created: NewMerchant | None   # set only on the start that created it
+
+
+async def ensure_sandbox_merchant(store: SqliteStore, settings: Settings) -> SandboxMerchant:
+    """The sandbox merchant exists, and Kopek's own origin may frame its checkout (for /sandbox)."""
+    own_origin = normalize_origin(settings.public_base_url)
+    merchant_id = await store.get_instance_setting(SANDBOX_MERCHANT_SETTING)
+    merchant = await store.get_merchant(merchant_id) if merchant_id else None
+    if merchant is None:
+        created = await create_merchant(store, "Sandbox shop", [own_origin])
+        await store.set_instance_setting(SANDBOX_MERCHANT_SETTING, created.merchant.id)
+        return SandboxMerchant(created.merchant, created)
+    if own_origin not in merchant.origins:
+        await store.add_merchant_origin(merchant.id, own_origin)
+        merchant = await store.get_merchant(merchant.id) or merchant
+    return SandboxMerchant(merchant, None)

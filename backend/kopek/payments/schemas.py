@@ -1,0 +1,184 @@
+"""Request and response schemas for payments. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from kopek.money import CURRENCY_EXPONENTS
+from kopek.payments.states import STATUSES
+
+MAX_AMOUNT_MINOR = 10**12
+MAX_METADATA_KEYS = 20
+
+
+class StrictInteger(fields.Integer):
+    """An integer that refuses booleans, floats and numeric strings."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid integer.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Currency(fields.String):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs).upper()
+        if code not in CURRENCY_EXPONENTS:
+            raise ValidationError(f"Unknown currency; use one of {', '.join(sorted(CURRENCY_EXPONENTS))}.")
+        return code
+
+
+class PaymentCreateSchema(Schema):
+    amount = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT_MINOR),
+                           metadata={"description": "Amount in minor units (kopecks, cents). 1 is valid."})
+    currency = Currency(required=True, metadata={"description": "ISO 4217 code, e.g. RUB"})
+    order_id = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "The shop's order id; paid at most once."})
+    description = fields.String(load_default="", validate=validate.Length(max=500))
+    return_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
+                            validate=validate.Length(max=2048))
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                           values=fields.String(validate=validate.Length(max=500)),
+                           load_default=dict)
+    expires_in = StrictInteger(load_default=None, validate=validate.Range(min=60, max=7 * 86400),
+                               metadata={"description": "Seconds until the payment expires."})
+    wallets = fields.List(fields.String(), load_default=None, validate=validate.Length(min=1, max=20),
+                          metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
+
+    @validates_schema
+    def _bounded_metadata(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if len(data.get("metadata") or {}) > MAX_METADATA_KEYS:
+            raise ValidationError(f"At most {MAX_METADATA_KEYS} keys.", "metadata")
+
+
+class PaymentListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    order_id = fields.String(validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    starting_after = fields.String(validate=validate.Length(min=5, max=64))
+
+
+class EventsQuerySchema(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class AttemptCreateSchema(Schema):
+    wallet = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    details = fields.Dict(keys=fields.String(validate=validate.Length(max=40)),
+                          values=fields.String(validate=validate.Length(max=200)),
+                          required=True, validate=validate.Length(max=10))
+
+
+class ConfirmSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4,8}$", error="The code is 4 to 8 digits."))
+
+
+class EmptySchema(Schema):
+    pass
+
+
+# -- responses (documentation; the objects are built in payments/views.py) -------------
+
+class NextActionSchema(Schema):
+    type = fields.String(metadata={"enum": ["enter_code", "approve_in_wallet"]})
+    code_length = fields.Integer(allow_none=True)
+    sent_to = fields.String(allow_none=True)
+    tries_left = fields.Integer(allow_none=True)
+    url = fields.String(allow_none=True)
+    expires_at = fields.String()
+
+
+class PaymentErrorSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class PaymentSchema(Schema):
+    id = fields.String(metadata={"example": "pay_1x2y3z"})
+    object = fields.String(metadata={"example": "payment"})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    amount = fields.Integer()
+    currency = fields.String()
+    order_id = fields.String()
+    description = fields.String()
+    client_secret = fields.String()
+    wallet = fields.String(allow_none=True)
+    next_action = fields.Nested(NextActionSchema, allow_none=True)
+    last_error = fields.Nested(PaymentErrorSchema, allow_none=True)
+    return_url = fields.String(allow_none=True)
+    expires_at = fields.String()
+    created_at = fields.String()
+    livemode = fields.Boolean()
+    metadata = fields.Dict()
+
+
+class PaymentListSchema(Schema):
+    object = fields.String(metadata={"example": "list"})
+    data = fields.List(fields.Nested(PaymentSchema))
+    has_more = fields.Boolean()
+
+
+class EventSchema(Schema):
+    id = fields.String()
+    object = fields.String(metadata={"example": "event"})
+    type = fields.String()
+    seq = fields.Integer()
+    created_at = fields.String()
+    payment = fields.Nested(PaymentSchema)
+
+
+class EventListSchema(Schema):
+    object = fields.String()
+    data = fields.List(fields.Nested(EventSchema))
+    has_more = fields.Boolean()
+
+
+class WalletFieldSchema(Schema):
+    name = fields.String()
+    label = fields.Dict(keys=fields.String(), values=fields.String())
+    hint = fields.Dict(keys=fields.String(), values=fields.String())
+    type = fields.String()
+    pattern = fields.String()
+    required = fields.Boolean()
+    placeholder = fields.String()
+    autocomplete = fields.String()
+
+
+class WalletLimitSchema(Schema):
+    currency = fields.String()
+    min_amount = fields.Integer()
+    max_amount = fields.Integer()
+
+
+class WalletSchema(Schema):
+    id = fields.String()
+    object = fields.String()
+    name = fields.Dict(keys=fields.String(), values=fields.String())
+    confirmation = fields.String()
+    code_length = fields.Integer(allow_none=True)
+    fields_ = fields.List(fields.Nested(WalletFieldSchema), data_key="fields")
+    limits = fields.List(fields.Nested(WalletLimitSchema))
+
+
+class WalletListSchema(Schema):
+    object = fields.String()
+    data = fields.List(fields.Nested(WalletSchema))
+
+
+class ErrorBodySchema(Schema):
+    type = fields.String()
+    code = fields.String()
+    message = fields.String()
+    param = fields.String()
+    fields_ = fields.Dict(data_key="fields")
+    request_id = fields.String()
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema)

@@ -1,0 +1,166 @@
+"""What every wallet connector does, and the frozen results it returns.
+
+A connector speaks its provider's own protocol over real HTTP (to the built-in
+simulator in sandbox mode) and translates it into these neutral results. The
+payments service only ever sees these types.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+
+class ConfirmationStyle(str, enum.Enum):
+    ENTER_CODE = "enter_code"            # the provider sends a code; the shopper types it
+    APPROVE_IN_WALLET = "approve_in_wallet"  # the shopper approves on the provider's page
+    NONE = "none"                        # the details themselves authorise (e.g. a PIN)
+
+
+@dataclass(frozen=True)
+class WalletField:
+    """One input of a wallet's form. The widget renders forms from these alone."""
+
+    name: str
+    label_en: str
+    label_ru: str
+    input_type: str            # "text" | "tel" | "password" | "number"
+    pattern: str               # a regex valid in both Python `re` and JavaScript, anchored by the user
+    required: bool = True
+    placeholder: str = ""
+    hint_en: str = ""
+    hint_ru: str = ""
+    autocomplete: str = "off"
+    secret: bool = False       # relayed to the provider, never stored or logged
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": {"en": self.label_en, "ru": self.label_ru},
+            "hint": {"en": self.hint_en, "ru": self.hint_ru},
+            "type": self.input_type,
+            "pattern": self.pattern,
+            "required": self.required,
+            "placeholder": self.placeholder,
+            "autocomplete": self.autocomplete,
+        }
+
+
+@dataclass(frozen=True)
+class WalletLimits:
+    currency: str
+    min_amount: int   # minor units, inclusive
+    max_amount: int   # minor units, inclusive
+
+    def allows(self, amount: int, currency: str) -> bool:
+        return currency == self.currency and self.min_amount <= amount <= self.max_amount
+
+
+@dataclass(frozen=True)
+class WalletInfo:
+    id: str                    # "webmoney"
+    name_en: str
+    name_ru: str
+    confirmation: ConfirmationStyle
+    fields: tuple[WalletField, ...]
+    limits: tuple[WalletLimits, ...]
+    code_length: int | None = None   # for ENTER_CODE wallets
+
+    def limits_for(self, currency: str) -> WalletLimits | None:
+        return next((lim for lim in self.limits if lim.currency == currency), None)
+
+    def accepts(self, amount: int, currency: str) -> bool:
+        limits = self.limits_for(currency)
+        return limits is not None and limits.allows(amount, currency)
+
+
+class Outcome(str, enum.Enum):
+    """A provider's answer, mapped from its own vocabulary through an exhaustive table."""
+
+    REQUIRES_CODE = "requires_code"          # a code was sent; relay it with confirm()
+    REQUIRES_APPROVAL = "requires_approval"  # the shopper must approve at next_action_url
+    PROCESSING = "processing"                # accepted; the result comes by callback or fetch
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"                    # final failure of this attempt
+    WRONG_CODE = "wrong_code"                # the code was wrong; the attempt goes on
+
+
+# Final failure reasons a connector may report (failure_code), shown to the shopper.
+FAILURE_CODES = frozenset({
+    "declined", "insufficient_funds", "wallet_not_found", "limit_exceeded",
+    "code_attempts_exceeded", "code_expired", "provider_error", "expired",
+})
+
+
+@dataclass(frozen=True)
+class AttemptRequest:
+    attempt_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    description: str
+    details: Mapping[str, str]          # the wallet's form values, already validated
+    callback_url: str                   # where the provider must send its notification
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    outcome: Outcome
+    provider_ref: str                   # the provider's id for this operation
+    failure_code: str | None = None     # one of FAILURE_CODES when outcome is DECLINED
+    failure_message: str = ""
+    next_action_url: str | None = None  # for REQUIRES_APPROVAL
+    retry_after_s: float | None = None  # provider's hint for the next status fetch
+    raw_status: str = ""                # the provider's own status, for logs and the dashboard
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    """A verified notification from a provider."""
+
+    provider_ref: str
+    attempt_id: str
+    outcome: Outcome                    # SUCCEEDED or DECLINED
+    amount: int
+    currency: str
+    failure_code: str | None = None
+    raw_status: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallbackReply:
+    """What the callback endpoint answers the provider (each provider expects its own)."""
+
+    status: int
+    body: bytes
+    content_type: str = "text/plain"
+
+
+class ProviderError(Exception):
+    """The provider could not be reached, timed out, or answered something unexpected."""
+
+
+class BadSignature(Exception):
+    """A callback whose signature does not verify; it never changes state."""
+
+
+class UnknownProviderStatus(ProviderError):
+    """The provider answered a status our mapping table does not know: fail loudly."""
+
+
+class Connector(Protocol):
+    info: WalletInfo
+
+    async def start(self, request: AttemptRequest) -> ProviderResult: ...
+
+    async def confirm(self, provider_ref: str, code: str) -> ProviderResult: ...
+
+    async def fetch_status(self, provider_ref: str) -> ProviderResult: ...
+
+    def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
+        """Verify the signature over the raw bytes and parse. Raises BadSignature."""
+        ...
+
+    def callback_reply(self, accepted: bool) -> CallbackReply: ...

@@ -1,0 +1,1 @@
+"""WebMoney: a connector modelled on the X20 interface, and its sandbox simulator."""

@@ -1,0 +1,205 @@
+"""The WebMoney connector: X20 over HTTP (see protocol.py for the mapping and its assumptions).
+
+Flow: `start` sends XMLTransRequest, WebMoney texts a code to the shopper (REQUIRES_CODE);
+`confirm` relays the code with XMLTransConfirm (PROCESSING: the result comes by the
+Result URL notification); `fetch_status` asks XMLTransGet; `parse_callback` verifies the
+notification's LMI_HASH over the raw form fields.
+
+- `lmi_payment_no` is the attempt id, so the notification's LMI_PAYMENT_NO is the attempt id.
+- The payment id travels in the extension element `kopek_payment_id`, and the attempt's
+  callback_url in `kopek_result_url`. The real service ignores both and posts to the Result
+  URL configured for the purse, which must then point at Kopek's callback endpoint.
+- `provider_ref` is "<payee purse>:<wminvoiceid>", because confirm and status need both.
+  It is "" when WebMoney created no invoice (a decline at start).
+- The code is relayed and never logged; no error message includes a request body.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+import aiohttp
+
+from kopek.providers.contract import (
+    AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome,
+    ProviderError, ProviderResult, WalletField, WalletInfo, WalletLimits,
+)
+from kopek.providers.webmoney import protocol
+from kopek.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INFO = WalletInfo(
+    id="webmoney",
+    name_en="WebMoney",
+    name_ru="WebMoney",
+    confirmation=ConfirmationStyle.ENTER_CODE,
+    fields=(
+        WalletField(
+            name="account",
+            label_en="WMID, purse or phone",
+            label_ru="WMID, кошелёк или телефон",
+            input_type="text",
+            pattern=protocol.ACCOUNT_PATTERN,
+            placeholder="R123456789012",
+            hint_en="12-digit WMID, purse like R123456789012, or phone +7XXXXXXXXXX",
+            hint_ru="WMID из 12 цифр, кошелёк вида R123456789012 или телефон +7XXXXXXXXXX",
+        ),
+    ),
+    limits=(
+        WalletLimits("RUB", 1, 1_500_000),
+        WalletLimits("USD", 1, 20_000),
+        WalletLimits("EUR", 1, 20_000),
+    ),
+    code_length=6,
+)
+
+ENV_PREFIX = "KOPEK_WEBMONEY_"
+
+
+@dataclass(frozen=True)
+class WebMoneyCredentials(protocol.MerchantCredentials):
+    """The merchant's WMID, payee purses per currency, and the two secrets."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> WebMoneyCredentials:
+        """Sandbox: the fixed keys the simulator knows. Live: KOPEK_WEBMONEY_* variables.
+
+        Live needs KOPEK_WEBMONEY_WMID, KOPEK_WEBMONEY_SECRET_KEY, KOPEK_WEBMONEY_NOTIFY_SECRET
+        and at least one of KOPEK_WEBMONEY_PURSE_RUB / _USD / _EUR.
+        """
+        if settings.sandbox:
+            sandbox = protocol.SANDBOX_CREDENTIALS
+            return cls(sandbox.wmid, sandbox.purses, sandbox.secret_key, sandbox.notify_secret)
+        return cls._from_env(os.environ if env is None else env)
+
+    @classmethod
+    def _from_env(cls, env: Mapping[str, str]) -> WebMoneyCredentials:
+        def required(name: str) -> str:
+            value = env.get(ENV_PREFIX + name, "").strip()
+            if not value:
+                raise ValueError(f"live mode needs {ENV_PREFIX}{name} for WebMoney")
+            return value
+
+        wmid = required("WMID")
+        if not protocol.WMID_PATTERN.fullmatch(wmid):
+            raise ValueError(f"{ENV_PREFIX}WMID must be 12 digits")
+        purses = _purses_from_env(env)
+        return cls(wmid, purses, required("SECRET_KEY"), required("NOTIFY_SECRET"))
+
+
+def _purses_from_env(env: Mapping[str, str]) -> Mapping[str, str]:
+    purses = {}
+    for limits in INFO.limits:
+        purse = env.get(f"{ENV_PREFIX}PURSE_{limits.currency}", "").strip()
+        if not purse:
+            continue
+        if not protocol.PURSE_PATTERN.fullmatch(purse) or protocol.PURSE_CURRENCIES[purse[0]] != limits.currency:
+            raise ValueError(f"{ENV_PREFIX}PURSE_{limits.currency} is not a {limits.currency} purse: {purse!r}")
+        purses[limits.currency] = purse
+    if not purses:
+        names = ", ".join(f"{ENV_PREFIX}PURSE_{lim.currency}" for lim in INFO.limits)
+        raise ValueError(f"live mode needs at least one WebMoney payee purse ({names})")
+    return MappingProxyType(purses)
+
+
+class WebMoneyConnector:
+    info: WalletInfo = INFO
+
+    def __init__(self, *, base_url: str, credentials: WebMoneyCredentials,
+                 http: aiohttp.ClientSession, timeout_s: float) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._credentials = credentials
+        self._http = http
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def start(self, request: AttemptRequest) -> ProviderResult:
+        purse = self._credentials.purse_for(request.currency)
+        if purse is None:
+            raise ProviderError(f"no WebMoney payee purse is configured for {request.currency}")
+        body = protocol.trans_request_xml(
+            self._credentials, purse=purse, payment_no=request.attempt_id,
+            amount_minor=request.amount, currency=request.currency,
+            description=request.description, account=request.details["account"],
+            payment_id=request.payment_id, result_url=request.callback_url,
+        )
+        response = await self._post("XMLTransRequest.asp", body)
+        mapped = protocol.resolve_retval(protocol.TRANS_REQUEST_RETVALS, response, "XMLTransRequest")
+        ref = protocol.provider_ref(purse, response.invoice_id) if response.invoice_id else ""
+        if mapped.outcome is Outcome.REQUIRES_CODE and not ref:
+            raise ProviderError("WebMoney XMLTransRequest succeeded without a wminvoiceid")
+        return _result(mapped, ref, response)
+
+    async def confirm(self, provider_ref: str, code: str) -> ProviderResult:
+        purse, invoice_id = protocol.split_provider_ref(provider_ref)
+        body = protocol.trans_confirm_xml(self._credentials, purse=purse, invoice_id=invoice_id, code=code)
+        response = await self._post("XMLTransConfirm.asp", body)
+        mapped = protocol.resolve_retval(protocol.TRANS_CONFIRM_RETVALS, response, "XMLTransConfirm")
+        return _result(mapped, provider_ref, response)
+
+    async def fetch_status(self, provider_ref: str) -> ProviderResult:
+        purse, invoice_id = protocol.split_provider_ref(provider_ref)
+        body = protocol.trans_get_xml(self._credentials, purse=purse, invoice_id=invoice_id)
+        response = await self._post("XMLTransGet.asp", body)
+        return _result(protocol.resolve_status(response), provider_ref, response)
+
+    def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
+        note = protocol.verify_notification(body, self._credentials.notify_secret)
+        currency = self._credentials.currency_of(note.purse)
+        if currency is None:
+            raise BadSignature("notification is for a purse that is not ours")
+        mapped = protocol.resolve_state(protocol.NOTIFICATION_STATES, note.state, "notification")
+        return CallbackEvent(
+            provider_ref=protocol.provider_ref(note.purse, note.invoice_id),
+            attempt_id=note.payment_no,
+            outcome=mapped.outcome,
+            amount=note.amount_minor,
+            currency=currency,
+            failure_code=mapped.failure_code,
+            raw_status=note.state,
+            extra={k: v for k, v in note.fields.items() if k != "LMI_HASH"},
+        )
+
+    def callback_reply(self, accepted: bool) -> CallbackReply:
+        # WebMoney treats anything but "YES" as a failed delivery and tries again.
+        return CallbackReply(status=200, body=b"YES") if accepted else CallbackReply(status=400, body=b"NO")
+
+    async def _post(self, endpoint: str, body: bytes) -> protocol.X20Response:
+        url = f"{self._base_url}/{endpoint}"
+        try:
+            async with self._http.post(url, data=body, timeout=self._timeout,
+                                       headers={"Content-Type": "text/xml; charset=utf-8"}) as resp:
+                if not 200 <= resp.status < 300:
+                    raise ProviderError(f"WebMoney {endpoint} answered HTTP {resp.status}")
+                answer = await _read_bounded(resp, endpoint)
+        except TimeoutError:
+            raise ProviderError(f"WebMoney {endpoint} did not answer within {self._timeout.total} s") from None
+        except aiohttp.ClientError as exc:
+            raise ProviderError(f"WebMoney {endpoint} is unreachable: {type(exc).__name__}: {exc}") from None
+        response = protocol.parse_response(answer)
+        log.debug("webmoney %s retval=%s", endpoint, response.retval)
+        return response
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, endpoint: str) -> bytes:
+    answer = bytearray()
+    async for chunk in resp.content.iter_chunked(16 * 1024):
+        answer += chunk
+        if len(answer) > protocol.MAX_BODY_BYTES:
+            raise ProviderError(f"WebMoney {endpoint} answered more than {protocol.MAX_BODY_BYTES} bytes")
+    return bytes(answer)
+
+
+def _result(mapped: protocol.Mapped, ref: str, response: protocol.X20Response) -> ProviderResult:
+    failed = mapped.outcome is Outcome.DECLINED
+    return ProviderResult(
+        outcome=mapped.outcome,
+        provider_ref=ref,
+        failure_code=mapped.failure_code,
+        failure_message=(response.userdesc or response.retdesc) if failed else "",
+        raw_status=response.state or f"retval {response.retval}",
+    )

@@ -1,0 +1,75 @@
+"""Settings come from KOPEK_* environment variables, overridden by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+MODES = ("sandbox", "live")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db_path: Path = Path("kopek.db")
+    public_base_url: str = ""
+    mode: str = "sandbox"
+    # Sandbox providers' delays are multiplied by this (0.01 makes a minute 0.6 s).
+    sandbox_time_scale: float = 1.0
+    max_body_bytes: int = 64 * 1024
+    payment_ttl_s: int = 30 * 60
+    max_attempts_per_payment: int = 5
+    max_code_tries: int = 3
+    expiry_sweep_interval_s: float = 1.0
+    ws_heartbeat_s: float = 20.0
+    ws_queue_max: int = 100
+    provider_timeout_s: float = 10.0
+    provider_urls: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if not self.public_base_url:
+            object.__setattr__(self, "public_base_url", f"http://{self.host}:{self.port}")
+        object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+
+    @property
+    def sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    def provider_url(self, wallet: str) -> str:
+        """Where a connector sends its requests: the built-in simulator in sandbox mode."""
+        if wallet in self.provider_urls:
+            return self.provider_urls[wallet].rstrip("/")
+        if self.sandbox:
+            return f"{self.public_base_url}/sandbox/providers/{wallet}"
+        raise ValueError(f"no provider URL configured for {wallet} (KOPEK_PROVIDER_URL_{wallet.upper()})")
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    kwargs: dict[str, object] = {}
+    casts = {
+        "HOST": ("host", str),
+        "PORT": ("port", int),
+        "DB_PATH": ("db_path", Path),
+        "PUBLIC_BASE_URL": ("public_base_url", str),
+        "MODE": ("mode", str),
+        "SANDBOX_TIME_SCALE": ("sandbox_time_scale", float),
+        "PAYMENT_TTL_S": ("payment_ttl_s", int),
+    }
+    for suffix, (name, cast) in casts.items():
+        value = env.get(f"KOPEK_{suffix}")
+        if value:
+            kwargs[name] = cast(value)
+    prefix = "KOPEK_PROVIDER_URL_"
+    urls = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+    if urls:
+        kwargs["provider_urls"] = urls
+    return Settings(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,399 @@
+"""The SQLite store: one writer connection behind a lock (BEGIN IMMEDIATE), one reader (WAL).
+
+Every write is one short transaction with no network I/O inside, so a later writer can
+batch several of them into one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterable
+
+import aiosqlite
+
+from kopek import clock
+from kopek.ids import new_id
+from kopek.store.records import (
+    ApiKey, Attempt, Change, DuplicateOrder, Event, Merchant, Payment, StaleState,
+)
+
+Render = Callable[[Payment], dict[str, Any]]
+_JSON_PAYMENT_COLUMNS = ("metadata", "allowed_wallets", "next_action", "last_error")
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _payment(row: sqlite3.Row) -> Payment:
+    data = dict(row)
+    for column in _JSON_PAYMENT_COLUMNS:
+        data[column] = json.loads(data[column]) if data[column] is not None else None
+    if data["allowed_wallets"] is not None:
+        data["allowed_wallets"] = tuple(data["allowed_wallets"])
+    data["livemode"] = bool(data["livemode"])
+    return Payment(**data)
+
+
+def _attempt(row: sqlite3.Row) -> Attempt:
+    return Attempt(**dict(row))
+
+
+def _event(row: sqlite3.Row) -> Event:
+    data = dict(row)
+    data["data"] = json.loads(data["data"])
+    return Event(**data)
+
+
+def migration_files() -> list[tuple[int, str, str]]:
+    folder = resources.files("kopek.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    # -- life cycle -------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode=WAL")
+        await self.migrate()
+        self._reader = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        assert self._writer is not None, "store is not open"
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        assert self._reader is not None, "store is not open"
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        assert self._reader is not None, "store is not open"
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def migrate(self) -> list[str]:
+        """Apply the numbered migrations not yet applied; returns their names."""
+        assert self._writer is not None
+        await self._writer.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        async with self._writer.execute("SELECT version FROM schema_migrations") as cursor:
+            done = {row[0] for row in await cursor.fetchall()}
+        applied = []
+        for version, name, sql in migration_files():
+            if version in done:
+                continue
+            async with self._transaction() as db:
+                for statement in _split_sql(sql):
+                    await db.execute(statement)
+                await db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                                 (version, name, clock.now_iso()))
+            applied.append(name)
+        return applied
+
+    # -- instance ---------------------------------------------------------------------
+
+    async def instance_secret(self, name: str, make: Callable[[], str]) -> str:
+        async with self._transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO instance_secrets VALUES (?, ?)", (name, make()))
+            async with db.execute("SELECT value FROM instance_secrets WHERE name=?", (name,)) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return str(row[0])
+
+    async def get_instance_setting(self, name: str) -> str | None:
+        row = await self._fetchone("SELECT value FROM instance_settings WHERE name=?", (name,))
+        return None if row is None else str(row[0])
+
+    async def set_instance_setting(self, name: str, value: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("INSERT INTO instance_settings VALUES (?, ?) "
+                             "ON CONFLICT(name) DO UPDATE SET value=excluded.value", (name, value))
+
+    # -- merchants and keys -----------------------------------------------------------
+
+    async def create_merchant(self, merchant: Merchant, keys: list[ApiKey]) -> None:
+        async with self._transaction() as db:
+            await db.execute("INSERT INTO merchants (id, name, created_at) VALUES (?, ?, ?)",
+                             (merchant.id, merchant.name, merchant.created_at))
+            await db.executemany("INSERT INTO merchant_origins VALUES (?, ?)",
+                                 [(merchant.id, origin) for origin in merchant.origins])
+            await db.executemany(
+                "INSERT INTO api_keys (id, merchant_id, kind, livemode, lookup, hint, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(k.id, k.merchant_id, k.kind, int(k.livemode), k.lookup, k.hint, k.created_at)
+                 for k in keys])
+
+    async def add_merchant_origin(self, merchant_id: str, origin: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO merchant_origins VALUES (?, ?)", (merchant_id, origin))
+
+    async def list_merchants(self) -> list[Merchant]:
+        rows = await self._fetchall("SELECT * FROM merchants ORDER BY created_at, id")
+        return [Merchant(**dict(row), origins=await self.merchant_origins(row["id"])) for row in rows]
+
+    async def get_merchant(self, merchant_id: str) -> Merchant | None:
+        row = await self._fetchone("SELECT * FROM merchants WHERE id=?", (merchant_id,))
+        if row is None:
+            return None
+        return Merchant(**dict(row), origins=await self.merchant_origins(merchant_id))
+
+    async def merchant_origins(self, merchant_id: str) -> tuple[str, ...]:
+        rows = await self._fetchall(
+            "SELECT origin FROM merchant_origins WHERE merchant_id=? ORDER BY origin", (merchant_id,))
+        return tuple(row[0] for row in rows)
+
+    async def find_api_key(self, lookup: str) -> ApiKey | None:
+        row = await self._fetchone(
+            "SELECT id, merchant_id, kind, livemode, lookup, hint, created_at FROM api_keys "
+            "WHERE lookup=? AND revoked_at IS NULL", (lookup,))
+        if row is None:
+            return None
+        data = dict(row)
+        data["livemode"] = bool(data["livemode"])
+        return ApiKey(**data)
+
+    async def publishable_keys(self, merchant_id: str) -> list[ApiKey]:
+        rows = await self._fetchall(
+            "SELECT id, merchant_id, kind, livemode, lookup, hint, created_at FROM api_keys "
+            "WHERE merchant_id=? AND kind='publishable' AND revoked_at IS NULL", (merchant_id,))
+        return [ApiKey(**{**dict(r), "livemode": bool(r["livemode"])}) for r in rows]
+
+    # -- payments ---------------------------------------------------------------------
+
+    async def insert_payment(self, payment: Payment, event_type: str, render: Render) -> tuple[Payment, Event]:
+        values = _payment_values(payment)
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        async with self._transaction() as db:
+            try:
+                await db.execute(f"INSERT INTO payments ({columns}) VALUES ({marks})", tuple(values.values()))
+            except sqlite3.IntegrityError as exc:
+                existing = await _open_payment_for_order(db, payment)
+                if existing:
+                    raise DuplicateOrder(existing) from exc
+                raise
+            return await _append_event(db, payment.id, event_type, render)
+
+    async def get_payment(self, payment_id: str) -> Payment | None:
+        row = await self._fetchone("SELECT * FROM payments WHERE id=?", (payment_id,))
+        return None if row is None else _payment(row)
+
+    async def list_payments(self, *, merchant_id: str, livemode: bool, limit: int,
+                            status: str | None = None, order_id: str | None = None,
+                            starting_after: Payment | None = None) -> list[Payment]:
+        """Newest first; the cursor is the last payment of the previous page."""
+        sql = "SELECT * FROM payments WHERE merchant_id=? AND livemode=?"
+        params: list[Any] = [merchant_id, int(livemode)]
+        if status:
+            sql += " AND status=?"
+            params.append(status)
+        if order_id:
+            sql += " AND order_id=?"
+            params.append(order_id)
+        if starting_after is not None:
+            sql += " AND (created_at < ? OR (created_at = ? AND id < ?))"
+            params += [starting_after.created_at, starting_after.created_at, starting_after.id]
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [_payment(row) for row in await self._fetchall(sql, params)]
+
+    async def expirable_payments(self, now_iso: str, limit: int) -> list[Payment]:
+        rows = await self._fetchall(
+            "SELECT * FROM payments WHERE status IN ('requires_wallet', 'requires_confirmation') "
+            "AND expires_at <= ? ORDER BY expires_at LIMIT ?", (now_iso, limit))
+        return [_payment(row) for row in rows]
+
+    async def apply_change(self, change: Change, render: Render) -> tuple[Payment, Event | None]:
+        """The one guarded write: new state + attempt update + event + outbox row, atomically.
+        A change without an event type (a wrong code) updates the rows and appends nothing."""
+        async with self._transaction() as db:
+            bump = {"last_seq": _Raw("last_seq + 1")} if change.event_type else {}
+            await _guarded_update(db, "payments", change.payment_id, change.expected_status,
+                                  {**change.payment_fields, **bump})
+            if change.attempt_id is not None:
+                await _guarded_update(db, "attempts", change.attempt_id,
+                                      change.attempt_expected_status, change.attempt_fields)
+            if change.event_type is None:
+                return await _read_payment(db, change.payment_id), None
+            return await _append_event(db, change.payment_id, change.event_type, render)
+
+    async def events(self, payment_id: str, after: int = 0, limit: int = 100) -> list[Event]:
+        rows = await self._fetchall(
+            "SELECT * FROM payment_events WHERE payment_id=? AND seq>? ORDER BY seq LIMIT ?",
+            (payment_id, after, limit))
+        return [_event(row) for row in rows]
+
+    # -- attempts ---------------------------------------------------------------------
+
+    async def insert_attempt(self, attempt: Attempt) -> Attempt:
+        """Insert, or return the attempt already made with the same idempotency key."""
+        values = attempt.__dict__
+        async with self._transaction() as db:
+            await db.execute(
+                f"INSERT INTO attempts ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)}) "
+                "ON CONFLICT (payment_id, idempotency_key) DO NOTHING", tuple(values.values()))
+            async with db.execute("SELECT * FROM attempts WHERE payment_id=? AND idempotency_key=?",
+                                  (attempt.payment_id, attempt.idempotency_key)) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return _attempt(row)
+
+    async def update_attempt(self, attempt_id: str, expected_status: str, fields: dict[str, Any]) -> None:
+        async with self._transaction() as db:
+            await _guarded_update(db, "attempts", attempt_id, expected_status, fields)
+
+    async def get_attempt(self, attempt_id: str) -> Attempt | None:
+        row = await self._fetchone("SELECT * FROM attempts WHERE id=?", (attempt_id,))
+        return None if row is None else _attempt(row)
+
+    async def find_attempt_by_key(self, payment_id: str, idempotency_key: str) -> Attempt | None:
+        row = await self._fetchone("SELECT * FROM attempts WHERE payment_id=? AND idempotency_key=?",
+                                   (payment_id, idempotency_key))
+        return None if row is None else _attempt(row)
+
+    async def find_attempt_by_ref(self, wallet: str, provider_ref: str) -> Attempt | None:
+        row = await self._fetchone(
+            "SELECT * FROM attempts WHERE wallet=? AND provider_ref=?", (wallet, provider_ref))
+        return None if row is None else _attempt(row)
+
+    # -- provider callbacks -----------------------------------------------------------
+
+    async def record_callback(self, *, wallet: str, body_sha256: str, provider_ref: str | None,
+                              verified: bool, result: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO provider_callbacks (wallet, body_sha256, provider_ref, verified, result, "
+                "received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (wallet, body_sha256, provider_ref, int(verified), result, clock.now_iso()))
+
+    async def callbacks(self, wallet: str) -> list[dict[str, Any]]:
+        rows = await self._fetchall("SELECT * FROM provider_callbacks WHERE wallet=? ORDER BY id", (wallet,))
+        return [dict(row) for row in rows]
+
+    async def outbox(self, merchant_id: str) -> list[dict[str, Any]]:
+        rows = await self._fetchall("SELECT * FROM outbox WHERE merchant_id=? ORDER BY id", (merchant_id,))
+        return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
+
+
+class _Raw(str):
+    """An SQL expression to put in a SET clause as it is."""
+
+
+def _payment_values(payment: Payment) -> dict[str, Any]:
+    values = dict(payment.__dict__)
+    for column in _JSON_PAYMENT_COLUMNS:
+        value = values[column]
+        values[column] = _dump(list(value) if isinstance(value, tuple) else value)
+    values["livemode"] = int(payment.livemode)
+    return values
+
+
+async def _guarded_update(db: aiosqlite.Connection, table: str, row_id: str,
+                          expected_status: str | None, fields: dict[str, Any]) -> None:
+    assignments, params = [], []
+    for column, value in {**fields, "updated_at": clock.now_iso()}.items():
+        if isinstance(value, _Raw):
+            assignments.append(f"{column} = {value}")
+            continue
+        assignments.append(f"{column} = ?")
+        params.append(_dump(value) if isinstance(value, (dict, list, tuple)) else value)
+    sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE id = ?"
+    params.append(row_id)
+    if expected_status is not None:
+        sql += " AND status = ?"
+        params.append(expected_status)
+    cursor = await db.execute(sql, params)
+    if cursor.rowcount != 1:
+        async with db.execute(f"SELECT status FROM {table} WHERE id=?", (row_id,)) as found:
+            row = await found.fetchone()
+        raise StaleState(None if row is None else row[0])
+
+
+async def _read_payment(db: aiosqlite.Connection, payment_id: str) -> Payment:
+    async with db.execute("SELECT * FROM payments WHERE id=?", (payment_id,)) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return _payment(row)
+
+
+async def _append_event(db: aiosqlite.Connection, payment_id: str, event_type: str,
+                        render: Render) -> tuple[Payment, Event]:
+    payment = await _read_payment(db, payment_id)
+    event = Event(id=new_id("evt"), payment_id=payment_id, seq=payment.last_seq, type=event_type,
+                  status=payment.status, data=render(payment), created_at=clock.now_iso())
+    payload = _dump(event.data)
+    await db.execute(
+        "INSERT INTO payment_events (id, payment_id, seq, type, status, data, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (event.id, payment_id, event.seq, event.type, event.status, payload, event.created_at))
+    await db.execute(
+        "INSERT INTO outbox (event_id, merchant_id, livemode, type, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (event.id, payment.merchant_id, int(payment.livemode), event_type, payload, event.created_at))
+    return payment, event
+
+
+async def _open_payment_for_order(db: aiosqlite.Connection, payment: Payment) -> str | None:
+    async with db.execute(
+        "SELECT id FROM payments WHERE merchant_id=? AND livemode=? AND order_id=? "
+        "AND status NOT IN ('canceled', 'expired', 'failed')",
+        (payment.merchant_id, int(payment.livemode), payment.order_id)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements; triggers keep their inner semicolons."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

@@ -1,0 +1,72 @@
+"""Shared fixtures: the real app on a temp SQLite file, served over real HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from kopek import keys
+from kopek.app import create_app
+from kopek.merchants import NewMerchant, create_merchant
+from kopek.settings import Settings
+
+SHOP_ORIGIN = "http://shop.test:8001"
+
+
+@dataclass
+class Kopek:
+    """A running Kopek server plus a merchant with keys, as a shop developer would have."""
+
+    app: web.Application
+    server: TestServer
+    client: TestClient
+    merchant: NewMerchant
+
+    @property
+    def base_url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def auth(self, secret_key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secret_key or self.merchant.secret_key}"}
+
+    async def create_payment(self, **overrides: Any) -> dict[str, Any]:
+        body = {"amount": 500, "currency": "RUB", "order_id": f"order-{id(overrides)}-{len(overrides)}"}
+        body.update(overrides)
+        response = await self.client.post("/v1/payments", json=body, headers=self.auth())
+        assert response.status == 201, await response.text()
+        return await response.json()
+
+    def checkout_headers(self, payment: dict[str, Any]) -> dict[str, str]:
+        return {"Kopek-Client-Secret": payment["client_secret"]}
+
+    async def phone_code(self, payment_id: str) -> str:
+        response = await self.client.get("/sandbox/phone.json", params={"payment": payment_id})
+        messages = (await response.json())["data"]
+        assert messages, f"no code was sent for {payment_id}"
+        return messages[0]["code"]
+
+
+def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
+    defaults: dict[str, Any] = dict(port=port, db_path=tmp_path / "kopek.db", sandbox_time_scale=0.01,
+                                    expiry_sweep_interval_s=0.05)
+    defaults.update(overrides)
+    return Settings(**defaults)
+
+
+@pytest.fixture
+def kopek_settings(tmp_path: Path, unused_tcp_port: int) -> Settings:
+    return make_settings(tmp_path, unused_tcp_port)
+
+
+@pytest.fixture
+async def kopek(kopek_settings: Settings, aiohttp_client: Any) -> Kopek:
+    app = create_app(kopek_settings)
+    server = TestServer(app, port=kopek_settings.port, host=kopek_settings.host)
+    client = await aiohttp_client(server)
+    merchant = await create_merchant(app[keys.STORE], "Test shop", [SHOP_ORIGIN])
+    return Kopek(app, server, client, merchant)

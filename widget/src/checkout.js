@@ -1,0 +1,912 @@
+/*! Kopek checkout frame: runs inside the iframe on Kopek's origin (templates/checkout.html).
+ * Talks to the loader by postMessage and to /v1/checkout/<id> over HTTP and a websocket,
+ * as docs/checkout-contract.md describes. Builds every node with createElement/textContent. */
+(() => {
+  'use strict';
+
+  const STRINGS = {
+    en: {
+      loading: 'Loading…',
+      walletHeading: 'Pay with an e-wallet',
+      walletLegend: 'Wallet',
+      noWallets: 'No wallet can take this payment.',
+      pay: 'Pay {amount}',
+      cancel: 'Cancel',
+      required: 'Fill in this field.',
+      badFormat: 'Check the format.',
+      codeHeading: 'Enter the code',
+      codeSent: '{wallet} sent a code to {to}.',
+      codeSentSomewhere: '{wallet} sent you a code.',
+      codeLabel: 'Confirmation code',
+      codeInvalid: 'Enter the {n}-digit code.',
+      triesLeft: 'Tries left: {n}',
+      incorrectCode: 'Incorrect code. Tries left: {n}.',
+      confirm: 'Confirm',
+      approveHeading: 'Approve in your wallet',
+      approveText: 'Approve the payment in {wallet}. This page updates by itself.',
+      openWallet: 'Open {wallet}',
+      processingHeading: 'Processing payment',
+      processingText: 'Processing, this can take a few minutes.',
+      elapsed: 'Elapsed: {time}',
+      retryHeading: 'Payment did not go through',
+      attemptsLeft: 'Attempts left: {n}',
+      tryAnother: 'Try another wallet',
+      succeededHeading: 'Payment successful',
+      succeededText: '{amount} paid.',
+      failedHeading: 'Payment failed',
+      failedText: 'The payment could not be completed.',
+      canceledHeading: 'Payment canceled',
+      canceledText: 'No money was taken.',
+      expiredHeading: 'Payment expired',
+      expiredText: 'The time to pay ran out. Return to the shop to start again.',
+      errorHeading: 'Checkout unavailable',
+      notFramed: 'Open this checkout from the shop’s page.',
+      noInit: 'Could not connect to the shop’s page. Reload it and try again.',
+      network: 'Network problem. Check your connection and try again.',
+      generic: 'Something went wrong. Try again.',
+      retry: 'Try again',
+      yourWallet: 'Your wallet',
+    },
+    ru: {
+      loading: 'Загрузка…',
+      walletHeading: 'Оплата электронным кошельком',
+      walletLegend: 'Кошелёк',
+      noWallets: 'Нет кошельков, которые принимают этот платёж.',
+      pay: 'Оплатить {amount}',
+      cancel: 'Отменить',
+      required: 'Заполните это поле.',
+      badFormat: 'Проверьте формат.',
+      codeHeading: 'Введите код',
+      codeSent: 'Код от {wallet} отправлен на {to}.',
+      codeSentSomewhere: '{wallet} отправил вам код.',
+      codeLabel: 'Код подтверждения',
+      codeInvalid: 'Введите код из {n} цифр.',
+      triesLeft: 'Осталось попыток: {n}',
+      incorrectCode: 'Неверный код. Осталось попыток: {n}.',
+      confirm: 'Подтвердить',
+      approveHeading: 'Подтвердите в кошельке',
+      approveText: 'Подтвердите платёж в {wallet}. Страница обновится сама.',
+      openWallet: 'Открыть {wallet}',
+      processingHeading: 'Платёж обрабатывается',
+      processingText: 'Обработка может занять несколько минут.',
+      elapsed: 'Прошло: {time}',
+      retryHeading: 'Платёж не прошёл',
+      attemptsLeft: 'Осталось попыток: {n}',
+      tryAnother: 'Попробовать другой кошелёк',
+      succeededHeading: 'Оплата прошла успешно',
+      succeededText: 'Оплачено {amount}.',
+      failedHeading: 'Оплата не прошла',
+      failedText: 'Платёж не удалось провести.',
+      canceledHeading: 'Оплата отменена',
+      canceledText: 'Деньги не списаны.',
+      expiredHeading: 'Время на оплату истекло',
+      expiredText: 'Вернитесь в магазин, чтобы начать заново.',
+      errorHeading: 'Оплата недоступна',
+      notFramed: 'Откройте оплату со страницы магазина.',
+      noInit: 'Не удалось связаться со страницей магазина. Обновите её и попробуйте снова.',
+      network: 'Проблема с сетью. Проверьте подключение и попробуйте снова.',
+      generic: 'Что-то пошло не так. Попробуйте снова.',
+      retry: 'Попробовать снова',
+      yourWallet: 'Ваш кошелёк',
+    },
+  };
+
+  const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
+  const INIT_TIMEOUT_MS = 10000;
+  const POLL_MS = 2000;
+  const MAX_BACKOFF_S = 30;
+  const STABLE_SOCKET_MS = 10000; // a socket that lived this long resets the backoff
+
+  const page = document.body.dataset;
+  const paymentId = page.paymentId;
+  const parentOrigin = page.parentOrigin;
+  const root = document.getElementById('kopek-checkout');
+  const screenHolder = document.getElementById('kopek-screen');
+  const statusRegion = document.getElementById('kopek-status');
+
+  const state = {
+    locale: page.locale === 'ru' ? 'ru' : 'en',
+    secret: null,            // the client secret: kept in memory only, sent in a header
+    payment: null,
+    wallets: [],
+    walletId: null,
+    lastSeq: 0,              // newest event seq seen, from any source
+    httpGen: 0,              // bumps on every HTTP answer that carries a payment
+    busy: false,             // one request that changes the payment at a time
+    attemptKey: null,        // Idempotency-Key, reused only to resend the same details after a network error
+    attemptFingerprint: null,
+    retryDismissed: false,   // the shopper has read the last error and chose "Try another wallet"
+    notice: '',              // an error to show when the payment view carries no last_error
+    processingSince: 0,
+    terminalTold: false,
+    screenKey: '',
+    screenTimer: 0,
+    fieldRows: [],
+    syncing: false,
+    resync: false,
+    initTimer: 0,
+  };
+
+  const live = {started: false, stopped: false, socket: null, openedAt: 0, retryDelay: 1, retryTimer: 0, pollTimer: 0};
+
+  start();
+
+  // ---- startup and the loader handshake -------------------------------------------------
+
+  function start() {
+    document.documentElement.lang = state.locale;
+    watchHeight();
+    if (window.parent === window) {
+      showFatal(t('notFramed'));
+      return;
+    }
+    window.addEventListener('message', onParentMessage);
+    state.initTimer = setTimeout(() => showFatal(t('noInit')), INIT_TIMEOUT_MS);
+    tell('loaded');
+  }
+
+  function onParentMessage(event) {
+    const data = event.data;
+    if (event.origin !== parentOrigin || event.source !== window.parent) return;
+    if (!data || data.kopek !== 1 || data.type !== 'init' || state.secret) return;
+    if (typeof data.clientSecret !== 'string' || !data.clientSecret.startsWith(paymentId + '_secret_')) return;
+    clearTimeout(state.initTimer);
+    state.secret = data.clientSecret;
+    if (data.locale === 'ru' || data.locale === 'en') state.locale = data.locale;
+    document.documentElement.lang = state.locale;
+    applyAppearance(data.appearance);
+    loadPayment();
+  }
+
+  function tell(type, fields) {
+    try {
+      window.parent.postMessage(Object.assign({kopek: 1, type}, fields), parentOrigin);
+    } catch (error) {
+      // An unusable parent origin: nothing to tell.
+    }
+  }
+
+  function applyAppearance(appearance) {
+    const variables = appearance && appearance.variables;
+    if (!variables || typeof variables !== 'object') return;
+    for (const [name, value] of Object.entries(variables)) {
+      if (typeof value !== 'string' && typeof value !== 'number') continue;
+      const property = name.startsWith('--') ? name : '--kopek-' + name;
+      if (property.startsWith('--kopek-')) document.documentElement.style.setProperty(property, String(value));
+    }
+  }
+
+  async function loadPayment() {
+    let result;
+    try {
+      result = await api('GET', '');
+    } catch (error) {
+      showFatal(t('network'), loadPayment);
+      return;
+    }
+    if (!result.ok) {
+      showFatal(result.error.message || t('generic'));
+      return;
+    }
+    const {payment, wallets, seq} = result.data;
+    state.wallets = Array.isArray(wallets) ? wallets : [];
+    state.lastSeq = Number(seq) || 0;
+    state.payment = payment;
+    state.walletId = defaultWalletId(payment);
+    if (payment.status === 'processing') state.processingSince = Date.now();
+    render();
+    tell('ready', {payment: {id: payment.id, status: payment.status, amount: payment.amount, currency: payment.currency}});
+    if (isTerminal(payment)) tellTerminal(payment);
+    else startLive();
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------
+
+  async function api(method, path, body, idempotencyKey) {
+    const headers = {
+      'Accept': 'application/json',
+      'Accept-Language': state.locale,
+      'Kopek-Client-Secret': state.secret,
+    };
+    if (body) headers['Content-Type'] = 'application/json';
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    const response = await fetch('/v1/checkout/' + encodeURIComponent(paymentId) + path, {
+      method, headers, body: body ? JSON.stringify(body) : undefined, credentials: 'omit', cache: 'no-store',
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    data = data || {};
+    return {ok: response.ok, status: response.status, data, error: data.error || {}};
+  }
+
+  // Runs one request that changes the payment; the button is disabled while it is in flight.
+  // Returns null after a network error (already shown in `alert`).
+  async function mutate(button, alert, method, path, body, idempotencyKey) {
+    if (state.busy) return null;
+    state.busy = true;
+    setBusy(button, true);
+    showAlert(alert, '');
+    try {
+      return await api(method, path, body, idempotencyKey);
+    } catch (error) {
+      showAlert(alert, t('network'));
+      return null;
+    } finally {
+      state.busy = false;
+      setBusy(button, false);
+    }
+  }
+
+  function setBusy(button, busy) {
+    button.disabled = busy;
+    button.setAttribute('aria-busy', String(busy));
+    if (!busy && button.isConnected && document.activeElement === document.body) button.focus();
+  }
+
+  async function refreshPayment() {
+    try {
+      const result = await api('GET', '');
+      if (!result.ok) return;
+      if (Array.isArray(result.data.wallets)) state.wallets = result.data.wallets;
+      applyFromHttp(result.data.payment);
+    } catch (error) {
+      // The live stream will catch up.
+    }
+  }
+
+  function newIdempotencyKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+  }
+
+  // ---- what the frame knows about the payment ---------------------------------------------
+
+  // An HTTP answer: show it at once, then catch up with the event stream so that the shop
+  // hears every status (with its seq) before the terminal message.
+  async function applyFromHttp(payment) {
+    if (!payment) return;
+    state.httpGen += 1;
+    showPayment(payment, false);
+    await syncEvents();
+    if (isTerminal(state.payment)) tellTerminal(state.payment);
+  }
+
+  function acceptEvent(seq, event, show) {
+    seq = Number(seq);
+    if (!(seq > state.lastSeq) || !event || !event.payment || state.terminalTold) return;
+    state.lastSeq = seq;
+    tell('status', {status: event.payment.status, seq, payment: event.payment});
+    if (show) showPayment(event.payment, true);
+  }
+
+  function showPayment(payment, tellIfTerminal) {
+    if (!payment || isTerminal(state.payment)) return; // a finished payment never changes again
+    if (payment.status === 'processing' && state.payment.status !== 'processing') state.processingSince = Date.now();
+    state.payment = payment;
+    if (isTerminal(payment)) {
+      if (tellIfTerminal) tellTerminal(payment);
+      stopLive();
+    }
+    render();
+  }
+
+  function tellTerminal(payment) {
+    if (state.terminalTold) return;
+    state.terminalTold = true;
+    const message = {payment};
+    if (payment.status === 'failed') message.error = payment.last_error || null;
+    tell(payment.status, message);
+  }
+
+  function isTerminal(payment) {
+    return Boolean(payment) && TERMINAL.includes(payment.status);
+  }
+
+  // ---- live status: websocket, backoff, polling fallback ---------------------------------------
+
+  function startLive() {
+    if (live.started) return;
+    live.started = true;
+    document.addEventListener('visibilitychange', onVisibilityChange);
+    connectSocket();
+  }
+
+  function stopLive() {
+    live.stopped = true;
+    clearTimeout(live.retryTimer);
+    stopPolling();
+    if (live.socket) live.socket.close(1000);
+    live.socket = null;
+  }
+
+  function connectSocket() {
+    if (live.stopped || live.socket) return;
+    clearTimeout(live.retryTimer);
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    let socket;
+    try {
+      socket = new WebSocket(scheme + location.host + '/v1/checkout/' + encodeURIComponent(paymentId) + '/live');
+    } catch (error) {
+      onSocketDown(0);
+      return;
+    }
+    live.socket = socket;
+    socket.addEventListener('open', () => {
+      live.openedAt = Date.now();
+      socket.send(JSON.stringify({type: 'auth', client_secret: state.secret, after: state.lastSeq}));
+      stopPolling(); // the server replays everything after lastSeq
+    });
+    socket.addEventListener('message', (event) => onSocketMessage(event.data));
+    socket.addEventListener('close', (event) => {
+      if (live.socket !== socket) return;
+      live.socket = null;
+      onSocketDown(event.code);
+    });
+  }
+
+  function onSocketMessage(raw) {
+    let message;
+    try {
+      message = JSON.parse(raw);
+    } catch (error) {
+      return;
+    }
+    if (message && message.type === 'event') acceptEvent(message.seq, message.event, true);
+  }
+
+  function onSocketDown(code) {
+    if (live.stopped) return;
+    if (code === 4401) { // the secret was refused: polling would be refused too
+      stopLive();
+      return;
+    }
+    if (live.openedAt && Date.now() - live.openedAt > STABLE_SOCKET_MS) live.retryDelay = 1;
+    live.openedAt = 0;
+    startPolling();
+    live.retryTimer = setTimeout(connectSocket, live.retryDelay * 1000);
+    live.retryDelay = Math.min(live.retryDelay * 2, MAX_BACKOFF_S);
+  }
+
+  function onVisibilityChange() {
+    if (document.visibilityState !== 'visible' || live.stopped || live.socket) return;
+    live.retryDelay = 1;
+    connectSocket();
+    syncEvents();
+  }
+
+  function startPolling() {
+    if (!live.pollTimer) live.pollTimer = setInterval(syncEvents, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(live.pollTimer);
+    live.pollTimer = 0;
+  }
+
+  // Fetches missed events (polling fallback, and right after each HTTP change).
+  async function syncEvents() {
+    if (state.syncing) {
+      state.resync = true;
+      return;
+    }
+    state.syncing = true;
+    try {
+      do {
+        state.resync = false;
+        await syncOnce();
+      } while (state.resync);
+    } finally {
+      state.syncing = false;
+    }
+  }
+
+  async function syncOnce() {
+    const httpGen = state.httpGen;
+    const seqBefore = state.lastSeq;
+    let result;
+    try {
+      result = await api('GET', '/events?after=' + seqBefore);
+    } catch (error) {
+      return;
+    }
+    if (!result.ok) {
+      if (result.status === 401 || result.status === 404) stopLive();
+      return;
+    }
+    const events = Array.isArray(result.data.data) ? result.data.data : [];
+    let newest = seqBefore;
+    for (const event of events) {
+      newest = Math.max(newest, Number(event.seq) || 0);
+      acceptEvent(event.seq, event, false); // statuses to the shop; the screen follows the final state
+    }
+    // Skip the snapshot if something newer arrived meanwhile (socket event or HTTP answer).
+    if (httpGen === state.httpGen && state.lastSeq <= newest) showPayment(result.data.payment, true);
+  }
+
+  // ---- screens ----------------------------------------------------------------------------
+
+  function screenFor(payment) {
+    switch (payment.status) {
+      case 'requires_wallet':
+        return (payment.last_error || state.notice) && !state.retryDismissed ? 'retry' : 'wallet';
+      case 'requires_confirmation':
+        return payment.next_action && payment.next_action.type === 'enter_code' ? 'code' : 'approve';
+      case 'processing':
+      case 'succeeded':
+      case 'failed':
+      case 'canceled':
+      case 'expired':
+        return payment.status;
+      default:
+        return 'processing';
+    }
+  }
+
+  const SCREENS = {
+    wallet: walletScreen,
+    retry: retryScreen,
+    code: codeScreen,
+    approve: approveScreen,
+    processing: processingScreen,
+    succeeded: () => doneScreen('succeeded', t('succeededText', {amount: formatAmount(state.payment)})),
+    failed: () => doneScreen('failed', errorMessage(t('failedText'))),
+    canceled: () => doneScreen('canceled', t('canceledText')),
+    expired: () => doneScreen('expired', t('expiredText')),
+  };
+
+  function render() {
+    const payment = state.payment;
+    const name = screenFor(payment);
+    const error = payment.last_error ? payment.last_error.message : state.notice;
+    const key = name + '|' + error;
+    if (key === state.screenKey) {
+      updateScreen(name);
+      return;
+    }
+    state.screenKey = key;
+    showScreen(SCREENS[name]());
+  }
+
+  // Same screen, newer data: change the few live bits in place, keep what the shopper typed.
+  function updateScreen(name) {
+    const tries = document.getElementById('kopek-code-tries');
+    const action = state.payment.next_action;
+    if (name === 'code' && tries && action && typeof action.tries_left === 'number') {
+      tries.textContent = t('triesLeft', {n: action.tries_left});
+    }
+  }
+
+  function showScreen(screen) {
+    const shopperIsHere = document.hasFocus();
+    clearInterval(state.screenTimer);
+    state.fieldRows = screen.rows || [];
+    screenHolder.replaceChildren(screen.node);
+    // Move focus only inside a frame the shopper is using; otherwise just announce.
+    if (shopperIsHere) {
+      (screen.focus || screen.heading).focus();
+      statusRegion.textContent = '';
+    } else {
+      statusRegion.textContent = screen.heading.textContent;
+    }
+  }
+
+  function showFatal(message, retry) {
+    state.screenKey = 'error';
+    const screen = section('error', t('errorHeading'));
+    screen.node.append(h('p', {className: 'kopek-error-message', text: message}));
+    if (retry) {
+      screen.node.append(h('button', {
+        type: 'button', className: 'kopek-button kopek-button-primary', text: t('retry'), onclick: retry,
+      }));
+    }
+    showScreen(screen);
+  }
+
+  function section(name, heading) {
+    const headingNode = h('h1', {className: 'kopek-heading', tabindex: '-1', text: heading});
+    const node = h('section', {className: 'kopek-screen', 'data-screen': name}, summary(), headingNode);
+    return {node, heading: headingNode};
+  }
+
+  function summary() {
+    const payment = state.payment;
+    if (!payment) return null;
+    return h('div', {className: 'kopek-summary'},
+      payment.description ? h('p', {className: 'kopek-description', text: payment.description}) : null,
+      h('p', {className: 'kopek-amount', text: formatAmount(payment)}));
+  }
+
+  function walletScreen() {
+    const screen = section('wallet', t('walletHeading'));
+    const alert = alertNode();
+    if (!state.wallets.length) {
+      screen.node.append(h('p', {text: t('noWallets')}), alert, cancelButton(alert));
+      return screen;
+    }
+    const fieldsBox = h('div', {className: 'kopek-fields'});
+    const submit = h('button', {
+      type: 'submit', className: 'kopek-button kopek-button-primary', id: 'kopek-pay',
+      text: t('pay', {amount: formatAmount(state.payment)}),
+    });
+    const form = h('form', {
+      className: 'kopek-form', novalidate: true,
+      onsubmit: (event) => {
+        event.preventDefault();
+        submitAttempt(submit, alert);
+      },
+    }, walletChooser(fieldsBox), fieldsBox, alert, submit);
+    screen.rows = renderFields(fieldsBox);
+    screen.node.append(form, cancelButton(alert));
+    return screen;
+  }
+
+  function walletChooser(fieldsBox) {
+    const fieldset = h('fieldset', {className: 'kopek-wallets'}, h('legend', {text: t('walletLegend')}));
+    for (const wallet of state.wallets) {
+      const radio = h('input', {
+        type: 'radio', name: 'wallet', value: wallet.id, id: 'kopek-wallet-' + safeId(wallet.id),
+        checked: wallet.id === state.walletId,
+        onchange: () => {
+          state.walletId = wallet.id;
+          state.fieldRows = renderFields(fieldsBox);
+        },
+      });
+      fieldset.append(h('label', {className: 'kopek-wallet'}, radio, h('span', {text: localized(wallet.name) || wallet.id})));
+    }
+    return fieldset;
+  }
+
+  function renderFields(box) {
+    const wallet = state.wallets.find((w) => w.id === state.walletId);
+    const built = (wallet && Array.isArray(wallet.fields) ? wallet.fields : []).map(fieldRow);
+    box.replaceChildren(...built.map((b) => b.node));
+    return built.map((b) => b.row);
+  }
+
+  // One input, described only by the server's field description.
+  function fieldRow(field) {
+    const id = 'kopek-field-' + safeId(field.name);
+    const hintText = localized(field.hint);
+    const input = h('input', {
+      id, name: field.name, type: inputType(field.type),
+      inputmode: field.type === 'number' ? 'numeric' : null,
+      pattern: field.pattern || null,
+      required: Boolean(field.required),
+      placeholder: field.placeholder || null,
+      autocomplete: field.autocomplete || 'off',
+      autocapitalize: 'off', spellcheck: 'false',
+    });
+    const hint = hintText ? h('p', {className: 'kopek-hint', id: id + '-hint', text: hintText}) : null;
+    const error = h('p', {className: 'kopek-field-error', id: id + '-error', hidden: true});
+    const row = {field, input, error, describedBy: hint ? [hint.id] : []};
+    input.addEventListener('input', () => {
+      if (input.getAttribute('aria-invalid') === 'true') setFieldError(row, validateField(field, fieldValue(row)));
+    });
+    setFieldError(row, '');
+    const label = h('label', {for: id, text: localized(field.label) || field.name});
+    return {row, node: h('div', {className: 'kopek-field'}, label, input, hint, error)};
+  }
+
+  function inputType(type) {
+    return ['text', 'tel', 'password', 'email'].includes(type) ? type : 'text'; // "number" keeps leading zeros as text
+  }
+
+  function fieldValue(row) {
+    return row.field.type === 'password' ? row.input.value : row.input.value.trim();
+  }
+
+  function validateField(field, value) {
+    if (!value) return field.required ? t('required') : '';
+    if (field.pattern) {
+      let pattern = null;
+      try {
+        pattern = new RegExp('^(?:' + field.pattern + ')$'); // server patterns are unanchored
+      } catch (error) {
+        return ''; // the server validates anyway
+      }
+      if (!pattern.test(value)) return t('badFormat');
+    }
+    return '';
+  }
+
+  function setFieldError(row, message) {
+    row.error.textContent = message;
+    row.error.hidden = !message;
+    row.input.setAttribute('aria-invalid', message ? 'true' : 'false');
+    const ids = message ? row.describedBy.concat(row.error.id) : row.describedBy;
+    if (ids.length) row.input.setAttribute('aria-describedby', ids.join(' '));
+    else row.input.removeAttribute('aria-describedby');
+  }
+
+  async function submitAttempt(button, alert) {
+    if (state.busy) return;
+    const details = {};
+    let firstInvalid = null;
+    for (const row of state.fieldRows) {
+      const value = fieldValue(row);
+      const message = validateField(row.field, value);
+      setFieldError(row, message);
+      if (value) details[row.field.name] = value;
+      if (message && !firstInvalid) firstInvalid = row.input;
+    }
+    if (firstInvalid) {
+      firstInvalid.focus();
+      return;
+    }
+    // A new key per attempt; the same key only to resend identical details after a network error.
+    const fingerprint = JSON.stringify([state.walletId, details]);
+    if (fingerprint !== state.attemptFingerprint) {
+      state.attemptKey = newIdempotencyKey();
+      state.attemptFingerprint = fingerprint;
+    }
+    const result = await mutate(button, alert, 'POST', '/attempts', {wallet: state.walletId, details}, state.attemptKey);
+    if (!result) return;
+    state.attemptFingerprint = null;
+    if (result.ok) {
+      state.retryDismissed = false;
+      state.notice = '';
+      applyFromHttp(result.data.payment);
+    } else if (result.status === 409) {
+      refreshPayment();
+    } else {
+      showServerErrors(result.error, alert);
+    }
+  }
+
+  function showServerErrors(error, alert) {
+    const fields = error.fields || {};
+    const unplaced = [];
+    let firstInvalid = null;
+    for (const [name, messages] of Object.entries(fields)) {
+      const text = [].concat(messages).join(' ');
+      const row = state.fieldRows.find((r) => r.field.name === name);
+      if (!row) {
+        unplaced.push(text);
+        continue;
+      }
+      setFieldError(row, text);
+      if (!firstInvalid) firstInvalid = row.input;
+    }
+    if (unplaced.length || !firstInvalid) showAlert(alert, unplaced.join(' ') || error.message || t('generic'));
+    if (firstInvalid) firstInvalid.focus();
+  }
+
+  function retryScreen() {
+    const payment = state.payment;
+    const screen = section('retry', t('retryHeading'));
+    screen.node.append(h('p', {className: 'kopek-error-message', text: errorMessage(t('generic'))}));
+    if (typeof payment.attempts_left === 'number') {
+      screen.node.append(h('p', {className: 'kopek-hint', text: t('attemptsLeft', {n: payment.attempts_left})}));
+    }
+    const alert = alertNode();
+    const again = h('button', {
+      type: 'button', className: 'kopek-button kopek-button-primary', text: t('tryAnother'),
+      onclick: () => {
+        state.retryDismissed = true;
+        state.notice = '';
+        render();
+      },
+    });
+    screen.node.append(alert, again, cancelButton(alert));
+    return screen;
+  }
+
+  function codeScreen() {
+    const payment = state.payment;
+    const action = payment.next_action;
+    const wallet = state.wallets.find((w) => w.id === payment.wallet);
+    const length = Number(action.code_length || (wallet && wallet.code_length)) || 6;
+    const walletName = localized(wallet && wallet.name) || payment.wallet || t('yourWallet');
+    const screen = section('code', t('codeHeading'));
+    const sentText = action.sent_to ? t('codeSent', {wallet: walletName, to: action.sent_to}) : t('codeSentSomewhere', {wallet: walletName});
+    const sent = h('p', {id: 'kopek-code-sent', text: sentText});
+    const tries = h('p', {
+      id: 'kopek-code-tries', className: 'kopek-hint',
+      text: typeof action.tries_left === 'number' ? t('triesLeft', {n: action.tries_left}) : '',
+    });
+    const input = h('input', {
+      id: 'kopek-code', name: 'code', type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+      maxlength: length, pattern: '[0-9]{' + length + '}', required: true, spellcheck: 'false',
+    });
+    const error = h('p', {className: 'kopek-field-error', id: 'kopek-code-error', hidden: true});
+    const row = {field: {name: 'code'}, input, error, describedBy: [sent.id, tries.id]};
+    setFieldError(row, '');
+    input.addEventListener('input', () => {
+      if (input.getAttribute('aria-invalid') === 'true') setFieldError(row, '');
+    });
+    const alert = alertNode();
+    const submit = h('button', {type: 'submit', className: 'kopek-button kopek-button-primary', id: 'kopek-confirm', text: t('confirm')});
+    const form = h('form', {
+      className: 'kopek-form', novalidate: true,
+      onsubmit: (event) => {
+        event.preventDefault();
+        submitCode(row, length, submit, alert);
+      },
+    }, h('div', {className: 'kopek-field'}, h('label', {for: input.id, text: t('codeLabel')}), input, error), tries, alert, submit);
+    screen.node.append(sent, form, cancelButton(alert));
+    screen.rows = [row];
+    screen.focus = input;
+    return screen;
+  }
+
+  async function submitCode(row, length, button, alert) {
+    if (state.busy) return;
+    const code = row.input.value.replace(/\s+/g, '');
+    const valid = /^[0-9]+$/.test(code) && code.length === length;
+    setFieldError(row, valid ? '' : t('codeInvalid', {n: length}));
+    if (!valid) {
+      row.input.focus();
+      return;
+    }
+    const result = await mutate(button, alert, 'POST', '/confirm', {code});
+    if (!result) return;
+    const error = result.error;
+    if (result.ok) {
+      applyFromHttp(result.data.payment);
+    } else if (error.code === 'incorrect_code') {
+      setTriesLeft(error.tries_left);
+      setFieldError(row, t('incorrectCode', {n: error.tries_left}));
+      row.input.select();
+      row.input.focus();
+    } else if (error.code === 'code_attempts_exceeded' || result.status === 409) {
+      state.notice = error.message || '';
+      state.retryDismissed = false;
+      refreshPayment();
+    } else {
+      setFieldError(row, error.message || t('generic'));
+      row.input.focus();
+    }
+  }
+
+  function setTriesLeft(triesLeft) {
+    const action = state.payment.next_action;
+    if (typeof triesLeft !== 'number' || !action) return;
+    state.payment = Object.assign({}, state.payment, {next_action: Object.assign({}, action, {tries_left: triesLeft})});
+    updateScreen('code');
+  }
+
+  function approveScreen() {
+    const payment = state.payment;
+    const action = payment.next_action || {};
+    const wallet = state.wallets.find((w) => w.id === payment.wallet);
+    const walletName = localized(wallet && wallet.name) || payment.wallet || t('yourWallet');
+    const screen = section('approve', t('approveHeading'));
+    screen.node.append(h('p', {text: t('approveText', {wallet: walletName})}));
+    if (typeof action.url === 'string' && /^https?:\/\//.test(action.url)) {
+      screen.node.append(h('p', {}, h('a', {
+        className: 'kopek-button kopek-button-primary', href: action.url, target: '_blank', rel: 'noopener',
+        text: t('openWallet', {wallet: walletName}),
+      })));
+    }
+    const alert = alertNode();
+    screen.node.append(alert, cancelButton(alert));
+    return screen;
+  }
+
+  function processingScreen() {
+    const screen = section('processing', t('processingHeading'));
+    const elapsed = h('p', {className: 'kopek-elapsed', id: 'kopek-elapsed'});
+    const since = state.processingSince || Date.now();
+    const tick = () => {
+      elapsed.textContent = t('elapsed', {time: formatElapsed(Date.now() - since)});
+    };
+    tick();
+    state.screenTimer = setInterval(tick, 1000);
+    screen.node.append(
+      h('div', {className: 'kopek-spinner', 'aria-hidden': 'true'}),
+      h('p', {text: t('processingText')}),
+      elapsed);
+    return screen;
+  }
+
+  function doneScreen(status, text) {
+    const screen = section(status, t(status + 'Heading'));
+    screen.node.classList.add('kopek-done', 'kopek-done-' + status);
+    screen.node.append(h('p', {className: status === 'failed' ? 'kopek-error-message' : 'kopek-text', text}));
+    return screen;
+  }
+
+  function cancelButton(alert) {
+    const button = h('button', {
+      type: 'button', className: 'kopek-button kopek-button-secondary', id: 'kopek-cancel', text: t('cancel'),
+      onclick: async () => {
+        const result = await mutate(button, alert, 'POST', '/cancel');
+        if (!result) return;
+        if (result.ok) applyFromHttp(result.data.payment);
+        else if (result.status === 409) refreshPayment();
+        else showAlert(alert, result.error.message || t('generic'));
+      },
+    });
+    return button;
+  }
+
+  function alertNode() {
+    return h('p', {className: 'kopek-alert', role: 'alert', hidden: true});
+  }
+
+  function showAlert(alert, message) {
+    alert.textContent = message;
+    alert.hidden = !message;
+  }
+
+  function errorMessage(fallback) {
+    const error = state.payment.last_error;
+    return (error && error.message) || state.notice || fallback;
+  }
+
+  // ---- height for the loader ---------------------------------------------------------------
+
+  // Measures <main> rather than documentElement.scrollHeight, which never drops below the
+  // iframe's current height, so the frame could grow but never shrink.
+  function watchHeight() {
+    let last = 0;
+    const report = () => {
+      const height = Math.ceil(root.getBoundingClientRect().height);
+      if (height === last) return;
+      last = height;
+      tell('resize', {height});
+    };
+    if (window.ResizeObserver) new ResizeObserver(report).observe(root);
+    else window.addEventListener('resize', report);
+    report();
+  }
+
+  // ---- small helpers -----------------------------------------------------------------------
+
+  // createElement with attributes; `text` sets textContent, functions under on* become listeners.
+  function h(tag, attributes, ...children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === 'text') el.textContent = value;
+      else if (name === 'className') el.className = value;
+      else if (name.startsWith('on') && typeof value === 'function') el.addEventListener(name.slice(2), value);
+      else el.setAttribute(name, value === true ? '' : String(value));
+    }
+    for (const child of children) if (child !== null && child !== undefined) el.append(child);
+    return el;
+  }
+
+  function t(key, values) {
+    const text = (STRINGS[state.locale] || STRINGS.en)[key] || STRINGS.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, (match, name) => (values && name in values ? String(values[name]) : match));
+  }
+
+  function localized(text) {
+    if (!text) return '';
+    if (typeof text === 'string') return text;
+    return text[state.locale] || text.en || '';
+  }
+
+  function safeId(value) {
+    return String(value).replace(/[^A-Za-z0-9_-]/g, '_');
+  }
+
+  function defaultWalletId(payment) {
+    const ids = state.wallets.map((w) => w.id);
+    if (payment && ids.includes(payment.wallet)) return payment.wallet;
+    return ids[0] || null;
+  }
+
+  function formatAmount(payment) {
+    try {
+      const format = new Intl.NumberFormat(state.locale === 'ru' ? 'ru-RU' : 'en-US', {style: 'currency', currency: payment.currency});
+      return format.format(payment.amount / 10 ** format.resolvedOptions().maximumFractionDigits);
+    } catch (error) {
+      return (payment.amount / 100).toFixed(2) + ' ' + payment.currency;
+    }
+  }
+
+  function formatElapsed(ms) {
+    const seconds = Math.floor(ms / 1000);
+    return Math.floor(seconds / 60) + ':' + String(seconds % 60).padStart(2, '0');
+  }
+})();
