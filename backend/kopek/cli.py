@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_env().with_overrides(
             db_path=args.db_path, mode=args.mode, host=getattr(args, "host", None),
             port=getattr(args, "port", None), sandbox_time_scale=getattr(args, "sandbox_time_scale", None),
-            public_base_url=getattr(args, "public_base_url", None))
+            public_url=getattr(args, "public_base_url", None))
     except ValueError as exc:
         print(f"kopek: {exc}", file=sys.stderr)
         return 2

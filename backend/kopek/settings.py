@@ -15,7 +15,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     db_path: Path = Path("kopek.db")
-    public_base_url: str = ""
+    # The URL shops and shoppers reach Kopek at; empty means http://host:port.
+    public_url: str = ""
     mode: str = "sandbox"
     # Sandbox providers' delays are multiplied by this (0.01 makes a minute 0.6 s).
     sandbox_time_scale: float = 1.0
@@ -32,9 +33,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
-        if not self.public_base_url:
-            object.__setattr__(self, "public_base_url", f"http://{self.host}:{self.port}")
-        object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+
+    @property
+    def public_base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     @property
     def sandbox(self) -> bool:
@@ -59,7 +61,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "HOST": ("host", str),
         "PORT": ("port", int),
         "DB_PATH": ("db_path", Path),
-        "PUBLIC_BASE_URL": ("public_base_url", str),
+        "PUBLIC_BASE_URL": ("public_url", str),
         "MODE": ("mode", str),
         "SANDBOX_TIME_SCALE": ("sandbox_time_scale", float),
         "PAYMENT_TTL_S": ("payment_ttl_s", int),

@@ -55,6 +55,8 @@
       frame.src = kopekOrigin + '/v1/checkout/' + encodeURIComponent(paymentId) + '/frame?origin=' +
         encodeURIComponent(location.origin) + '&locale=' + locale;
 
+      let height = MIN_HEIGHT;
+      let revealed = false;
       const revealTimer = setTimeout(reveal, REVEAL_AFTER_MS);
       window.addEventListener('message', onMessage);
       box.append(frame, skeleton);
@@ -68,8 +70,8 @@
           const init = {kopek: 1, type: 'init', clientSecret, locale, appearance: options.appearance || null};
           frame.contentWindow.postMessage(init, kopekOrigin);
         } else if (data.type === 'resize') {
-          const height = Number(data.height);
-          if (height > 0) frame.style.height = Math.ceil(height) + 'px';
+          if (data.height > 0) height = Math.ceil(data.height);
+          sizeFrame();
         } else if (EVENTS.includes(data.type)) {
           if (data.type === 'ready') reveal();
           emit(data.type, data);
@@ -91,8 +93,15 @@
         }
       }
 
+      // Until the frame is ready it keeps the reserved height, so the page moves at most once.
+      function sizeFrame() {
+        frame.style.height = (revealed ? height : Math.max(height, MIN_HEIGHT)) + 'px';
+      }
+
       function reveal() {
         clearTimeout(revealTimer);
+        revealed = true;
+        sizeFrame();
         skeleton.remove();
         frame.style.visibility = 'visible';
       }

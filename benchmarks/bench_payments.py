@@ -1,0 +1,448 @@
+"""Kopek payments benchmark: how Kopek's throughput compares with bare aiohttp on the same machine.
+
+Run:  python benchmarks/bench_payments.py [--seconds N] [--concurrency C] [--json]
+
+Two real servers are started as child processes on free 127.0.0.1 ports:
+
+* a *baseline*: a bare aiohttp app with one ``POST /echo`` endpoint that parses a JSON body and
+  answers ``201`` with a small JSON object (no database, no auth, no logging);
+* *Kopek* itself: ``python -m kopek --db <tmp>/kopek.db serve --sandbox-time-scale 0.001`` on a
+  fresh SQLite file, with a merchant created through ``python -m kopek merchant create --json``.
+
+An aiohttp client in this process then runs three phases, each with C concurrent workers for N
+seconds (after a short warm-up that is not counted):
+
+a. ``baseline``          POST /echo, as fast as possible;
+b. ``payments_create``   POST /v1/payments (secret key, unique order_id each);
+c. ``complete_payments`` the whole sandbox checkout of one payment through the WebMoney simulator:
+   create -> POST /v1/checkout/ID/attempts (Idempotency-Key, Kopek-Client-Secret, account
+   R100000000001) -> code from GET /sandbox/phone.json?payment=ID -> POST .../confirm -> poll
+   GET /v1/payments/ID every 5 ms until ``succeeded`` (the simulator's callback settles it).
+   That is at least 5 HTTP requests per payment plus the simulator's own internal requests.
+
+For each phase it prints operations/s (only operations both started and finished inside the
+measured window count), errors (any unexpected status, including during warm-up), and p50/p95 latency of one operation (one request for a and
+b, one whole payment for c), and two ratios:
+
+* ``payments_create / baseline``: the share of a bare aiohttp request rate that creating a payment
+  reaches (auth + validation + SQLite write + event + access log). 0.25 means 4x the cost of a
+  trivial request.
+* ``complete_payments / baseline``: the same for a whole checkout. Since one payment is many
+  requests, expect this far below 1; it is the figure for "payments per second this box can take".
+
+Client and servers share the machine (2 cores here), so absolute numbers are indicative only; the
+ratios are the portable part. Compare runs with the same --concurrency and --seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+
+HOST = "127.0.0.1"
+REPO = Path(__file__).resolve().parent.parent
+BACKEND = REPO / "backend"
+SUCCEEDS_ACCOUNT = "R100000000001"  # the WebMoney simulator's "always succeeds" wallet
+STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+PAYMENT_TIMEOUT_S = 15.0  # one complete payment must succeed within this
+POLL_INTERVAL_S = 0.005
+MAX_ERROR_SAMPLES = 5
+
+
+# ----------------------------------------------------------------------------- baseline server
+
+def run_baseline_server(port: int) -> None:
+    """The child process body: a bare aiohttp app with POST /echo (no access log)."""
+    from aiohttp import web
+
+    async def echo(request: web.Request) -> web.Response:
+        body = await request.json()
+        return web.json_response({"ok": True, "n": len(body)}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/echo", echo)
+    web.run_app(app, host=HOST, port=port, print=None, access_log=None)
+
+
+# ----------------------------------------------------------------------------- child processes
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def child_env() -> dict[str, str]:
+    """Make `kopek` importable from the source tree (ahead of any installed copy)."""
+    env = dict(os.environ)
+    if BACKEND.is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BACKEND), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_child(name: str, argv: list[str], log_path: Path) -> Child:
+    log = open(log_path, "wb")
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=child_env(), start_new_session=True)
+    finally:
+        log.close()  # the child holds its own descriptor
+    return Child(name, proc, log_path)
+
+
+def stop_child(child: Child) -> int | None:
+    """SIGINT (aiohttp shuts down gracefully), then SIGKILL if it does not exit in time."""
+    if child.proc.poll() is None:
+        try:
+            child.proc.send_signal(signal.SIGINT)
+            child.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            print(f"[bench] {child.name} ignored SIGINT for {STOP_TIMEOUT_S:.0f}s, killing it", file=sys.stderr)
+            child.proc.kill()
+            child.proc.wait(timeout=STOP_TIMEOUT_S)
+        except ProcessLookupError:
+            pass
+    return child.proc.returncode
+
+
+async def wait_until_up(session: aiohttp.ClientSession, child: Child,
+                        probe: Callable[[], Awaitable[bool]]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n{child.log_tail()}")
+        try:
+            if await probe():
+                return
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{child.name} did not answer within {STARTUP_TIMEOUT_S:.0f}s:\n{child.log_tail()}")
+
+
+def create_merchant(db_path: Path) -> str:
+    """`kopek merchant create --json` and return its sandbox secret key."""
+    argv = [sys.executable, "-m", "kopek", "--db", str(db_path), "merchant", "create",
+            "--name", "Bench", "--origin", "http://localhost:9", "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"merchant create failed ({done.returncode}): {done.stderr.strip()}")
+    last_line = done.stdout.strip().splitlines()[-1]
+    return json.loads(last_line)["secret_key"]
+
+
+# ----------------------------------------------------------------------------- measurement
+
+class Unexpected(Exception):
+    """A response the benchmark did not expect; counted per phase by `kind`, with a few samples kept."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    seconds: float
+    concurrency: int
+    latencies_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    error_samples: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies_s)
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, q: float) -> float | None:
+        if not self.latencies_s:
+            return None
+        ordered = sorted(self.latencies_s)
+        index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+        return ordered[index] * 1000
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ops": self.count, "seconds": round(self.seconds, 3), "per_second": round(self.per_second, 1),
+                "p50_ms": _round(self.percentile_ms(0.50)), "p95_ms": _round(self.percentile_ms(0.95)),
+                "errors": dict(self.errors), "error_samples": self.error_samples}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+async def expect(response: aiohttp.ClientResponse, status: int, what: str) -> Any:
+    body = await response.read()
+    if response.status != status:
+        raise Unexpected(f"{what} HTTP {response.status}", body[:300].decode(errors="replace"))
+    return json.loads(body)
+
+
+async def run_phase(name: str, operation: Callable[[], Awaitable[None]], *, seconds: float, warmup: float,
+                    concurrency: int) -> PhaseResult:
+    """C workers repeat `operation` until the deadline; only operations started after warm-up count."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from = start + warmup
+    deadline = measure_from + seconds
+    result = PhaseResult(name, seconds, concurrency)
+
+    async def worker() -> None:
+        while (began := loop.time()) < deadline:
+            try:
+                await operation()
+            except Unexpected as exc:
+                _record_error(result, exc.kind, str(exc))
+                await asyncio.sleep(0.01)  # do not spin on a failing endpoint
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                _record_error(result, type(exc).__name__, f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.01)
+                continue
+            ended = loop.time()
+            if began >= measure_from and ended <= deadline:
+                result.latencies_s.append(ended - began)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return result
+
+
+def _record_error(result: PhaseResult, kind: str, detail: str) -> None:
+    result.errors[kind] += 1
+    if len(result.error_samples) < MAX_ERROR_SAMPLES:
+        result.error_samples.append(detail)
+
+
+@dataclass
+class KopekClient:
+    session: aiohttp.ClientSession
+    base_url: str
+    secret_key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret_key}"}
+
+    async def create_payment(self) -> dict[str, Any]:
+        body = {"amount": 500, "currency": "RUB", "order_id": f"bench-{uuid.uuid4().hex}"}
+        async with self.session.post(f"{self.base_url}/v1/payments", json=body, headers=self.auth) as r:
+            return await expect(r, 201, "create")
+
+    async def attempt(self, payment: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Kopek-Client-Secret": payment["client_secret"], "Idempotency-Key": str(uuid.uuid4())}
+        body = {"wallet": "webmoney", "details": {"account": SUCCEEDS_ACCOUNT}}
+        async with self.session.post(f"{self.base_url}/v1/checkout/{payment['id']}/attempts",
+                                     json=body, headers=headers) as r:
+            data = await expect(r, 200, "attempt")
+        if data["payment"]["status"] != "requires_confirmation":
+            raise Unexpected(f"attempt status {data['payment']['status']}", str(data["payment"].get("last_error")))
+        return data
+
+    async def phone_code(self, payment_id: str) -> str:
+        deadline = time.monotonic() + 2.0
+        while True:
+            async with self.session.get(f"{self.base_url}/sandbox/phone.json", params={"payment": payment_id}) as r:
+                messages = (await expect(r, 200, "phone"))["data"]
+            if messages:
+                return messages[0]["code"]
+            if time.monotonic() > deadline:
+                raise Unexpected("phone no code", payment_id)
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def confirm(self, payment: dict[str, Any], code: str) -> None:
+        async with self.session.post(f"{self.base_url}/v1/checkout/{payment['id']}/confirm", json={"code": code},
+                                     headers={"Kopek-Client-Secret": payment["client_secret"]}) as r:
+            await expect(r, 200, "confirm")
+
+    async def wait_succeeded(self, payment_id: str) -> None:
+        deadline = time.monotonic() + PAYMENT_TIMEOUT_S
+        while True:
+            async with self.session.get(f"{self.base_url}/v1/payments/{payment_id}", headers=self.auth) as r:
+                status = (await expect(r, 200, "poll"))["status"]
+            if status == "succeeded":
+                return
+            if status not in ("processing", "requires_confirmation"):
+                raise Unexpected(f"poll ended {status}", payment_id)
+            if time.monotonic() > deadline:
+                raise Unexpected("poll timeout", f"still {status} after {PAYMENT_TIMEOUT_S:.0f}s ({payment_id})")
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def complete_payment(self) -> None:
+        payment = await self.create_payment()
+        await self.attempt(payment)
+        code = await self.phone_code(payment["id"])
+        await self.confirm(payment, code)
+        await self.wait_succeeded(payment["id"])
+
+
+# ----------------------------------------------------------------------------- orchestration
+
+async def measure(args: argparse.Namespace, baseline: Child, baseline_url: str, kopek: Child, kopek_url: str,
+                  secret_key: str) -> dict[str, PhaseResult]:
+    connector = aiohttp.TCPConnector(limit=args.concurrency * 2)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        async def baseline_up() -> bool:
+            async with session.post(f"{baseline_url}/echo", json={}) as r:
+                return r.status == 201
+
+        async def kopek_up() -> bool:
+            async with session.get(f"{kopek_url}/v1/openapi.json") as r:
+                return r.status == 200
+
+        await wait_until_up(session, baseline, baseline_up)
+        await wait_until_up(session, kopek, kopek_up)
+
+        payload = {"amount": 500, "currency": "RUB", "order_id": "x" * 16, "metadata": {"k": "v"}}
+
+        async def echo_once() -> None:
+            async with session.post(f"{baseline_url}/echo", json=payload) as r:
+                await expect(r, 201, "echo")
+
+        client = KopekClient(session, kopek_url, secret_key)
+
+        async def create_once() -> None:
+            await client.create_payment()
+
+        phases = [("baseline", echo_once), ("payments_create", create_once),
+                  ("complete_payments", client.complete_payment)]
+        results: dict[str, PhaseResult] = {}
+        for name, operation in phases:
+            print(f"[bench] {name}: {args.concurrency} workers, {args.warmup:g}s warm-up + {args.seconds:g}s",
+                  file=sys.stderr, flush=True)
+            results[name] = await run_phase(name, operation, seconds=args.seconds, warmup=args.warmup,
+                                            concurrency=args.concurrency)
+        return results
+
+
+def server_problems(child: Child, limit: int = 10) -> list[str]:
+    """Lines of the server log that look like errors (tracebacks, 5xx in the access log)."""
+    try:
+        lines = child.log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return []
+    hits = [line for line in lines
+            if "Traceback" in line or " ERROR " in line or " WARNING " in line or '" 5' in line]
+    return hits[:limit]
+
+
+def report(results: dict[str, PhaseResult], args: argparse.Namespace, problems: list[str]) -> dict[str, Any]:
+    base = results["baseline"].per_second
+    ratio = {f"{name}/baseline": round(results[name].per_second / base, 4) if base else None
+             for name in ("payments_create", "complete_payments")}
+    return {"machine": {"nproc": os.cpu_count(), "python": platform.python_version(),
+                        "implementation": platform.python_implementation(), "platform": platform.platform(),
+                        "aiohttp": aiohttp.__version__},
+            "settings": {"seconds": args.seconds, "warmup": args.warmup, "concurrency": args.concurrency,
+                         "sandbox_time_scale": args.time_scale},
+            "results": {name: r.to_json() for name, r in results.items()},
+            "ratios": ratio, "server_problems": problems}
+
+
+def print_table(data: dict[str, Any]) -> None:
+    m, s = data["machine"], data["settings"]
+    print(f"machine: nproc={m['nproc']}  python {m['python']} ({m['implementation']})  aiohttp {m['aiohttp']}"
+          f"  {m['platform']}")
+    print(f"run: {s['concurrency']} concurrent workers, {s['seconds']:g}s per phase"
+          f" (+{s['warmup']:g}s warm-up), sandbox time scale {s['sandbox_time_scale']:g}")
+    print()
+    print(f"{'phase':<20}{'ops':>8}{'ops/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")  # errors incl. warm-up
+    for name, r in data["results"].items():
+        p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
+        p95 = "-" if r["p95_ms"] is None else f"{r['p95_ms']:.2f}"
+        print(f"{name:<20}{r['ops']:>8}{r['per_second']:>10.1f}{p50:>10}{p95:>10}{sum(r['errors'].values()):>8}")
+    print()
+    for name, value in data["ratios"].items():
+        print(f"{name:<30} {'-' if value is None else f'{value:.4f}'}")
+    for name, r in data["results"].items():
+        for sample in r["error_samples"]:
+            print(f"error in {name}: {sample}")
+    for line in data["server_problems"]:
+        print(f"server log: {line}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per phase (default 10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="uncounted seconds before each phase (default 1)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent client workers (default 16)")
+    parser.add_argument("--time-scale", type=float, default=0.001, help="Kopek --sandbox-time-scale (default 0.001)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.warmup < 0 or args.concurrency < 1:
+        parser.error("--seconds must be > 0, --warmup >= 0, --concurrency >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_baseline:
+        run_baseline_server(args.serve_baseline)
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` still stops the children
+    workdir = Path(tempfile.mkdtemp(prefix="kopek-bench-"))
+    children: list[Child] = []
+    try:
+        db_path = workdir / "kopek.db"
+        secret_key = create_merchant(db_path)
+        baseline_port, kopek_port = free_port(), free_port()
+        children.append(start_child("baseline", [sys.executable, str(Path(__file__).resolve()),
+                                                 "--serve-baseline", str(baseline_port)], workdir / "baseline.log"))
+        children.append(start_child("kopek", [sys.executable, "-m", "kopek", "--db", str(db_path), "serve",
+                                              "--host", HOST, "--port", str(kopek_port),
+                                              "--sandbox-time-scale", str(args.time_scale)], workdir / "kopek.log"))
+        results = asyncio.run(measure(args, children[0], f"http://{HOST}:{baseline_port}",
+                                      children[1], f"http://{HOST}:{kopek_port}", secret_key))
+        data = report(results, args, server_problems(children[1]))
+        if args.json:
+            print(json.dumps(data, indent=2))
+        else:
+            print_table(data)
+        return 0
+    finally:
+        for child in reversed(children):
+            code = stop_child(child)
+            if code not in (0, -signal.SIGINT, 130):
+                print(f"[bench] {child.name} exited with {code}; last log lines:\n{child.log_tail(15)}",
+                      file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

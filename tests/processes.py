@@ -1,0 +1,97 @@
+"""Running Kopek as a real process, as a person would from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+BACKEND = Path(__file__).resolve().parents[1] / "backend"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kopek_env(extra: dict[str, str] | None = None, pythonpath: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPEK_")}
+    env["PYTHONPATH"] = pythonpath or str(BACKEND)
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, db: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kopek", "--db", str(db), *args], capture_output=True,
+                          text=True, timeout=60, env=env or kopek_env(), cwd=cwd)
+
+
+def create_merchant(db: Path, name: str, *origins: str) -> dict[str, Any]:
+    flags = [arg for origin in origins for arg in ("--origin", origin)]
+    done = run_cli("merchant", "create", "--name", name, *flags, "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+class KopekProcess:
+    """`kopek serve` in a child process; stopped with SIGINT like Ctrl+C."""
+
+    def __init__(self, db: Path, port: int, *, time_scale: str = "0.01", env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_path = db.with_suffix(f".{port}.log")
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kopek", "--db", str(db), "serve", "--port", str(port),
+             "--sandbox-time-scale", time_scale],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env or kopek_env(), cwd=cwd)
+        self._wait_until_up()
+
+    def _wait_until_up(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"kopek serve exited early:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/v1/openapi.json", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"kopek serve did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def http_json(method: str, url: str, body: dict[str, Any] | None = None,
+              headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

@@ -1,0 +1,114 @@
+"""Provider callbacks: only a verified, matching, first notification changes anything."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import make_settings
+from kopek import keys
+from kopek.providers.webmoney import protocol
+from support import SLOW, attempt, confirm, event_types
+
+CALLBACK = "/v1/providers/webmoney/callback"
+
+
+@pytest.fixture
+def kopek_settings(tmp_path, unused_tcp_port):
+    # Real time: the slow wallet's own notification is two minutes away, so the test sends its own.
+    return make_settings(tmp_path, unused_tcp_port, sandbox_time_scale=1.0)
+
+
+@pytest.fixture
+async def processing(kopek):
+    payment = await kopek.create_payment(order_id="CB-1", amount=500)
+    await attempt(kopek, payment, SLOW)
+    await confirm(kopek, payment, await kopek.phone_code(payment["id"]))
+    stored = await kopek.app[keys.STORE].get_payment(payment["id"])
+    assert stored.status == "processing"
+    return payment, await kopek.app[keys.STORE].get_attempt(stored.current_attempt_id)
+
+
+def notification(attempt, *, amount="5.00", state="paid", payment_no=None, secret=None):
+    purse, invoice_id = protocol.split_provider_ref(attempt.provider_ref)
+    creds = protocol.SANDBOX_CREDENTIALS
+    if secret:
+        creds = protocol.MerchantCredentials(**{**creds.__dict__, "notify_secret": secret})
+    fields = protocol.notification_fields(
+        creds, purse=purse, amount=amount, payment_no=payment_no or attempt.id, invoice_id=invoice_id,
+        trans_id="1234567890", trans_date=time.strftime("%Y%m%d %H:%M:%S", time.gmtime()),
+        payer_purse="R000000000004", payer_wm="100000000004", state=state, description="test")
+    return urlencode(fields).encode()
+
+
+async def post(kopek, body):
+    return await kopek.client.post(CALLBACK, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+async def status_of(kopek, payment):
+    return (await kopek.app[keys.STORE].get_payment(payment["id"])).status
+
+
+async def test_a_verified_notification_completes_the_payment_once(kopek, processing):
+    payment, attempt_row = processing
+    body = notification(attempt_row)
+    first = await post(kopek, body)
+    assert first.status == 200 and await first.text() == "YES"
+    assert await status_of(kopek, payment) == "succeeded"
+    events_before = await event_types(kopek, payment)
+
+    for _ in range(2):  # the provider resends it, or someone replays it
+        again = await post(kopek, body)
+        assert again.status == 200
+    assert await event_types(kopek, payment) == events_before
+    assert events_before.count("payment.succeeded") == 1
+    results = [row["result"] for row in await kopek.app[keys.STORE].callbacks("webmoney")]
+    assert results == ["succeeded", "duplicate", "duplicate"]
+
+
+async def test_a_late_failure_after_success_changes_nothing(kopek, processing):
+    payment, attempt_row = processing
+    await post(kopek, notification(attempt_row))
+    late = await post(kopek, notification(attempt_row, state="declined"))
+    assert late.status == 200
+    assert await status_of(kopek, payment) == "succeeded"
+
+
+@pytest.mark.parametrize("tamper", ["secret", "amount_after_signing", "no_hash", "garbage", "empty"])
+async def test_a_bad_signature_changes_nothing(kopek, processing, tamper):
+    payment, attempt_row = processing
+    body = {
+        "secret": lambda: notification(attempt_row, secret="not-the-secret"),
+        "amount_after_signing": lambda: notification(attempt_row).replace(b"5.00", b"0.01"),
+        "no_hash": lambda: b"&".join(p for p in notification(attempt_row).split(b"&") if not p.startswith(b"LMI_HASH")),
+        "garbage": lambda: b"\x00\xff not a form",
+        "empty": lambda: b"",
+    }[tamper]()
+    response = await post(kopek, body)
+    assert response.status == 401
+    assert (await response.json())["error"]["code"] == "bad_signature"
+    assert await status_of(kopek, payment) == "processing"
+    rows = await kopek.app[keys.STORE].callbacks("webmoney")
+    assert [(r["verified"], r["result"]) for r in rows] == [(0, "bad_signature")]
+
+
+async def test_a_correctly_signed_but_different_amount_is_refused(kopek, processing):
+    payment, attempt_row = processing
+    response = await post(kopek, notification(attempt_row, amount="0.01"))
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "amount_mismatch"
+    assert await status_of(kopek, payment) == "processing"
+
+
+async def test_a_notification_for_an_unknown_attempt_is_404(kopek, processing):
+    payment, attempt_row = processing
+    response = await post(kopek, notification(attempt_row, payment_no="att_unknown"))
+    assert response.status == 404
+    assert await status_of(kopek, payment) == "processing"
+
+
+async def test_unknown_wallet_is_404(kopek):
+    response = await kopek.client.post("/v1/providers/paypal/callback", data=b"x=1")
+    assert response.status == 404

@@ -1,0 +1,83 @@
+"""The live status websocket: authorised by the first message, resumable by seq."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from support import SUCCEEDS, attempt, confirm
+
+
+async def open_live(kopek, payment, secret=None, after=0):
+    ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live")
+    await ws.send_json({"type": "auth", "client_secret": secret or payment["client_secret"], "after": after})
+    return ws
+
+
+async def receive_seqs(ws, count):
+    seen = []
+    for _ in range(count):
+        message = await ws.receive_json(timeout=5)
+        assert message["type"] == "event"
+        assert message["seq"] == message["event"]["seq"]
+        assert "client_secret" not in message["event"]["payment"]
+        seen.append((message["seq"], message["event"]["type"], message["event"]["payment"]["status"]))
+    return seen
+
+
+async def test_events_arrive_live_in_order(kopek):
+    payment = await kopek.create_payment(order_id="LV-1")
+    ws = await open_live(kopek, payment)
+    assert await receive_seqs(ws, 1) == [(1, "payment.created", "requires_wallet")]
+    await attempt(kopek, payment, SUCCEEDS)
+    assert await receive_seqs(ws, 1) == [(2, "payment.requires_confirmation", "requires_confirmation")]
+    await confirm(kopek, payment, await kopek.phone_code(payment["id"]))
+    assert await receive_seqs(ws, 2) == [(3, "payment.processing", "processing"),
+                                         (4, "payment.succeeded", "succeeded")]
+    await ws.close()
+
+
+async def test_reconnect_with_last_seq_replays_only_what_was_missed(kopek):
+    payment = await kopek.create_payment(order_id="LV-2")
+    ws = await open_live(kopek, payment)
+    await receive_seqs(ws, 1)
+    await ws.close()  # the connection drops
+
+    await attempt(kopek, payment, SUCCEEDS)
+    await confirm(kopek, payment, await kopek.phone_code(payment["id"]))
+
+    resumed = await open_live(kopek, payment, after=1)
+    seen = await receive_seqs(resumed, 3)
+    assert [s[0] for s in seen] == [2, 3, 4]
+    assert seen[-1][2] == "succeeded"
+    with pytest.raises(TimeoutError):
+        await resumed.receive_json(timeout=0.3)  # nothing repeated
+    await resumed.close()
+
+
+@pytest.mark.parametrize("secret", ["wrong", "pay_other_secret_x"])
+async def test_wrong_client_secret_is_rejected(kopek, secret):
+    payment = await kopek.create_payment(order_id="LV-3")
+    ws = await open_live(kopek, payment, secret=secret)
+    message = await ws.receive_json(timeout=5)
+    assert message == {"type": "error", "code": "invalid_client_secret",
+                       "message": "invalid client secret for this payment"}
+    closing = await ws.receive(timeout=5)
+    assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401
+
+
+@pytest.mark.parametrize("first", ['{"type":"hello"}', "not json", '["auth"]'])
+async def test_first_message_must_be_auth(kopek, first):
+    payment = await kopek.create_payment(order_id="LV-4")
+    ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live")
+    await ws.send_str(first)
+    assert (await ws.receive_json(timeout=5))["code"] == "auth_expected"
+    closing = await ws.receive(timeout=5)
+    assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4400
+
+
+async def test_a_secret_in_the_url_is_ignored(kopek):
+    payment = await kopek.create_payment(order_id="LV-5")
+    ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live?client_secret={payment['client_secret']}")
+    await ws.send_json({"type": "auth", "client_secret": "", "after": 0})
+    assert (await ws.receive_json(timeout=5))["code"] == "invalid_client_secret"
