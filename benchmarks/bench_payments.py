@@ -20,9 +20,9 @@ c. ``complete_payments`` the whole sandbox checkout of one payment through the W
    GET /v1/payments/ID every 5 ms until ``succeeded`` (the simulator's callback settles it).
    That is at least 5 HTTP requests per payment plus the simulator's own internal requests.
 
-For each phase it prints operations/s (only operations both started and finished inside the
-measured window count), errors (any unexpected status, including during warm-up), and p50/p95 latency of one operation (one request for a and
-b, one whole payment for c), and two ratios:
+For each phase it prints operations/s (an operation counts when it both starts and ends inside
+the measured window), p50/p95 latency of one operation (one request for a and b, one whole
+payment for c), errors (unexpected responses, warm-up included), and two ratios:
 
 * ``payments_create / baseline``: the share of a bare aiohttp request rate that creating a payment
   reaches (auth + validation + SQLite write + event + access log). 0.25 means 4x the cost of a
@@ -62,7 +62,9 @@ BACKEND = REPO / "backend"
 SUCCEEDS_ACCOUNT = "R100000000001"  # the WebMoney simulator's "always succeeds" wallet
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
-PAYMENT_TIMEOUT_S = 15.0  # one complete payment must succeed within this
+PAYMENT_TIMEOUT_S = 5.0  # a sandbox payment at time scale 0.001 takes well under a second
+PHASE_PAUSE_S = 0.5
+STUCK_AFTER_S = 1.0  # an operation still running this long at the deadline is worth a line
 POLL_INTERVAL_S = 0.005
 MAX_ERROR_SAMPLES = 5
 
@@ -180,6 +182,8 @@ class PhaseResult:
     latencies_s: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
+    in_flight_at_end: int = 0
+    oldest_in_flight_s: float = 0.0
 
     @property
     def count(self) -> int:
@@ -199,7 +203,8 @@ class PhaseResult:
     def to_json(self) -> dict[str, Any]:
         return {"ops": self.count, "seconds": round(self.seconds, 3), "per_second": round(self.per_second, 1),
                 "p50_ms": _round(self.percentile_ms(0.50)), "p95_ms": _round(self.percentile_ms(0.95)),
-                "errors": dict(self.errors), "error_samples": self.error_samples}
+                "errors": dict(self.errors), "error_samples": self.error_samples,
+                "in_flight_at_end": self.in_flight_at_end, "oldest_in_flight_s": round(self.oldest_in_flight_s, 2)}
 
 
 def _round(value: float | None) -> float | None:
@@ -215,15 +220,20 @@ async def expect(response: aiohttp.ClientResponse, status: int, what: str) -> An
 
 async def run_phase(name: str, operation: Callable[[], Awaitable[None]], *, seconds: float, warmup: float,
                     concurrency: int) -> PhaseResult:
-    """C workers repeat `operation` until the deadline; only operations started after warm-up count."""
+    """C workers repeat `operation` until the deadline, when the ones still running are cancelled.
+
+    Only operations that start after the warm-up and end before the deadline count; the ones cut
+    off at the deadline are reported as `in_flight_at_end` with the age of the oldest.
+    """
     loop = asyncio.get_running_loop()
-    start = loop.time()
-    measure_from = start + warmup
+    measure_from = loop.time() + warmup
     deadline = measure_from + seconds
     result = PhaseResult(name, seconds, concurrency)
+    started_at: dict[int, float] = {}  # worker number -> when its current operation began
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
         while (began := loop.time()) < deadline:
+            started_at[number] = began
             try:
                 await operation()
             except Unexpected as exc:
@@ -234,11 +244,21 @@ async def run_phase(name: str, operation: Callable[[], Awaitable[None]], *, seco
                 _record_error(result, type(exc).__name__, f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(0.01)
                 continue
+            finally:
+                started_at.pop(number, None)
             ended = loop.time()
             if began >= measure_from and ended <= deadline:
                 result.latencies_s.append(ended - began)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    tasks = [asyncio.create_task(worker(n)) for n in range(concurrency)]
+    _, running = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+    now = loop.time()
+    result.in_flight_at_end = len(started_at)
+    result.oldest_in_flight_s = max((now - t for t in started_at.values()), default=0.0)
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    await asyncio.sleep(PHASE_PAUSE_S)  # let the servers finish what the cancelled requests started
     return result
 
 
@@ -350,18 +370,18 @@ async def measure(args: argparse.Namespace, baseline: Child, baseline_url: str, 
         return results
 
 
-def server_problems(child: Child, limit: int = 10) -> list[str]:
-    """Lines of the server log that look like errors (tracebacks, 5xx in the access log)."""
+def server_problems(child: Child, limit: int = 8) -> dict[str, Any]:
+    """Lines of the server log that look like trouble (5xx in the access log, warnings, tracebacks)."""
     try:
         lines = child.log_path.read_text(errors="replace").splitlines()
     except OSError:
-        return []
+        lines = []
     hits = [line for line in lines
             if "Traceback" in line or " ERROR " in line or " WARNING " in line or '" 5' in line]
-    return hits[:limit]
+    return {"count": len(hits), "first": hits[:limit]}
 
 
-def report(results: dict[str, PhaseResult], args: argparse.Namespace, problems: list[str]) -> dict[str, Any]:
+def report(results: dict[str, PhaseResult], args: argparse.Namespace, problems: dict[str, Any]) -> dict[str, Any]:
     base = results["baseline"].per_second
     ratio = {f"{name}/baseline": round(results[name].per_second / base, 4) if base else None
              for name in ("payments_create", "complete_payments")}
@@ -381,19 +401,29 @@ def print_table(data: dict[str, Any]) -> None:
     print(f"run: {s['concurrency']} concurrent workers, {s['seconds']:g}s per phase"
           f" (+{s['warmup']:g}s warm-up), sandbox time scale {s['sandbox_time_scale']:g}")
     print()
-    print(f"{'phase':<20}{'ops':>8}{'ops/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")  # errors incl. warm-up
+    print(f"{'phase':<20}{'ops':>8}{'ops/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}{'cut off':>9}")
     for name, r in data["results"].items():
         p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
         p95 = "-" if r["p95_ms"] is None else f"{r['p95_ms']:.2f}"
-        print(f"{name:<20}{r['ops']:>8}{r['per_second']:>10.1f}{p50:>10}{p95:>10}{sum(r['errors'].values()):>8}")
+        print(f"{name:<20}{r['ops']:>8}{r['per_second']:>10.1f}{p50:>10}{p95:>10}"
+              f"{sum(r['errors'].values()):>8}{r['in_flight_at_end']:>9}")
     print()
     for name, value in data["ratios"].items():
         print(f"{name:<30} {'-' if value is None else f'{value:.4f}'}")
     for name, r in data["results"].items():
-        for sample in r["error_samples"]:
-            print(f"error in {name}: {sample}")
-    for line in data["server_problems"]:
-        print(f"server log: {line}")
+        if r["errors"]:
+            kinds = ", ".join(f"{kind} x{count}" for kind, count in sorted(r["errors"].items()))
+            print(f"\nerrors in {name} (warm-up included): {kinds}")
+            for sample in r["error_samples"]:
+                print(f"  e.g. {sample}")
+        if r["oldest_in_flight_s"] > STUCK_AFTER_S:
+            print(f"{name}: {r['in_flight_at_end']} operations cut off at the deadline,"
+                  f" the oldest running for {r['oldest_in_flight_s']:.2f}s")
+    problems = data["server_problems"]
+    if problems["count"]:
+        print(f"\nKopek log: {problems['count']} suspicious lines (5xx, WARNING, ERROR, Traceback), first ones:")
+        for line in problems["first"]:
+            print(f"  {line}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -403,6 +433,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent client workers (default 16)")
     parser.add_argument("--time-scale", type=float, default=0.001, help="Kopek --sandbox-time-scale (default 0.001)")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    parser.add_argument("--log-dir", type=Path, help="copy the servers' logs here before the temp dir is removed")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.warmup < 0 or args.concurrency < 1:
@@ -441,6 +472,10 @@ def main(argv: list[str] | None = None) -> int:
             if code not in (0, -signal.SIGINT, 130):
                 print(f"[bench] {child.name} exited with {code}; last log lines:\n{child.log_tail(15)}",
                       file=sys.stderr)
+        if args.log_dir:
+            args.log_dir.mkdir(parents=True, exist_ok=True)
+            for child in children:
+                shutil.copy(child.log_path, args.log_dir / child.log_path.name)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

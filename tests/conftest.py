@@ -14,6 +14,7 @@ from kopek import keys
 from kopek.app import create_app
 from kopek.merchants import NewMerchant, create_merchant
 from kopek.settings import Settings
+from support import make_settings
 
 SHOP_ORIGIN = "http://shop.test:8001"
 
@@ -49,13 +50,6 @@ class Kopek:
         messages = (await response.json())["data"]
         assert messages, f"no code was sent for {payment_id}"
         return messages[0]["code"]
-
-
-def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
-    defaults: dict[str, Any] = dict(port=port, db_path=tmp_path / "kopek.db", sandbox_time_scale=0.01,
-                                    expiry_sweep_interval_s=0.05)
-    defaults.update(overrides)
-    return Settings(**defaults)
 
 
 @pytest.fixture

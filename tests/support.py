@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
+from typing import Any
+
+from kopek.settings import Settings
 
 SUCCEEDS, DECLINED, INSUFFICIENT, SLOW, WRONG_CODES, NOT_FOUND = (
     "R100000000001", "R100000000002", "R100000000003", "R100000000004", "R100000000005", "R100000000009")
@@ -34,3 +38,10 @@ async def event_types(kopek, payment):
     seqs = [e["seq"] for e in events["data"]]
     assert seqs == list(range(1, len(seqs) + 1)), "seq must be gapless"
     return [e["type"] for e in events["data"]]
+
+
+def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
+    defaults: dict[str, Any] = dict(port=port, db_path=tmp_path / "kopek.db", sandbox_time_scale=0.01,
+                                    expiry_sweep_interval_s=0.05)
+    defaults.update(overrides)
+    return Settings(**defaults)

@@ -7,10 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import make_settings
 from kopek import keys
 from kopek.providers.webmoney import protocol
-from support import SLOW, attempt, confirm, event_types
+from support import SLOW, attempt, confirm, event_types, make_settings
 
 CALLBACK = "/v1/providers/webmoney/callback"
 

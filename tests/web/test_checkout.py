@@ -219,3 +219,22 @@ async def test_payment_expires_at_expires_at(kopek):
     assert final["status"] == "expired"
     late = await attempt(kopek, payment, SUCCEEDS)
     assert late.status == 409 and (await late.json())["error"]["status"] == "expired"
+
+
+async def test_the_frame_may_only_be_embedded_by_allowed_origins(kopek):
+    payment = await kopek.create_payment(order_id="FR-1")
+    allowed = await kopek.client.get(f"/v1/checkout/{payment['id']}/frame",
+                                     params={"origin": "http://shop.test:8001", "locale": "ru"})
+    assert allowed.status == 200
+    csp = allowed.headers["Content-Security-Policy"]
+    assert "frame-ancestors http://shop.test:8001" in csp and "script-src 'self'" in csp
+    html = await allowed.text()
+    assert 'data-parent-origin="http://shop.test:8001"' in html and 'lang="ru"' in html
+    assert payment["client_secret"] not in html
+
+    for origin in ["https://evil.test", "http://shop.test:8001.evil.test", ""]:
+        refused = await kopek.client.get(f"/v1/checkout/{payment['id']}/frame", params={"origin": origin})
+        assert refused.status == 403, origin
+        assert "frame-ancestors 'none'" in refused.headers["Content-Security-Policy"]
+    unknown = await kopek.client.get("/v1/checkout/pay_nope/frame", params={"origin": "http://shop.test:8001"})
+    assert unknown.status == 404

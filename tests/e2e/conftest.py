@@ -1,0 +1,114 @@
+"""Browser tests: real Chromium (Debian's), Kopek as a real process, the shop on another origin.
+
+Kopek listens on 127.0.0.1:P1 and the shop page is served from localhost:P2, so the widget
+crosses origins exactly as on a real shop. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from processes import KopekProcess, create_merchant, free_port, kopek_env
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+def chromium_path() -> str | None:
+    return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+
+
+def pytest_collection_modifyitems(config, items):
+    if chromium_path():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI is set but no Chromium was found: install Debian's chromium (.ci/run does)")
+    skip = pytest.mark.skip(reason="no Chromium on this machine (apt-get install chromium); browser tests skipped")
+    for item in items:
+        if "e2e" in item.nodeid.split("::")[0]:
+            item.add_marker(skip)
+
+
+class ShopProcess:
+    def __init__(self, port: int, kopek_url: str, secret_key: str, log: Path) -> None:
+        self.origin = f"http://localhost:{port}"
+        self._log = open(log, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("shop_app.py")), "--port", str(port),
+             "--kopek-url", kopek_url, "--secret-key", secret_key],
+            stdout=self._log, stderr=subprocess.STDOUT, env=kopek_env())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/shop.js", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the shop app did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def e2e_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def kopek_server(e2e_dir) -> Iterator[KopekProcess]:
+    server = KopekProcess(e2e_dir / "kopek.db", free_port(), time_scale="0.01")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def shop(kopek_server, e2e_dir) -> Iterator[ShopProcess]:
+    port = free_port()
+    merchant = create_merchant(e2e_dir / "kopek.db", "E2E shop", f"http://localhost:{port}")
+    shop = ShopProcess(port, kopek_server.base_url, merchant["secret_key"], e2e_dir / "shop.log")
+    yield shop
+    shop.stop()
+
+
+@pytest.fixture(scope="session")
+def other_shop(kopek_server, e2e_dir) -> Iterator[ShopProcess]:
+    """A shop whose origin is NOT on its merchant's allow-list."""
+    merchant = create_merchant(e2e_dir / "kopek.db", "Misconfigured shop", "https://elsewhere.example")
+    shop = ShopProcess(free_port(), kopek_server.base_url, merchant["secret_key"], e2e_dir / "other-shop.log")
+    yield shop
+    shop.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(locale="en-US", viewport={"width": 900, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()

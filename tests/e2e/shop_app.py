@@ -1,0 +1,106 @@
+"""A small shop on its own origin, as a shop developer would write it against Kopek.
+
+Its server creates payments with the secret key and reads them back; its pages embed
+the widget with one script tag (or Kopek.mount) and log every event the page receives.
+Run: python shop_app.py --port P --kopek-url URL --secret-key sk_test_...
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import secrets
+
+import aiohttp
+from aiohttp import web
+
+KOPEK_URL = web.AppKey("kopek_url", str)
+SECRET_KEY = web.AppKey("secret_key", str)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body data-payment-id="{payment_id}">
+<h1>Shop</h1><p>Order {order_id}: {amount} kopecks</p>
+<div id="pay"></div>
+{embed}
+<script src="/shop.js"></script>
+<ol id="events"></ol>
+</body></html>"""
+
+SCRIPT_TAG = '<script src="{kopek}/v1/kopek.js" data-client-secret="{secret}" data-target="#pay"{locale} async></script>'
+MOUNT = ('<script src="{kopek}/v1/kopek.js"></script>'
+         '<script>window.handle = Kopek.mount("#pay", {{clientSecret: "{secret}"}})'
+         '.on("succeeded", function (d) {{ window.succeededCallback = d; }})'
+         '.on("failed", function (d) {{ window.failedCallback = d; }});</script>')
+
+SHOP_JS = """
+["kopek:ready", "kopek:status", "kopek:succeeded", "kopek:failed", "kopek:canceled", "kopek:expired"]
+  .forEach(function (name) {
+    document.getElementById("pay").addEventListener(name, function (event) {
+      var item = document.createElement("li");
+      item.dataset.event = name;
+      item.dataset.status = (event.detail && event.detail.status) || "";
+      item.textContent = name + " " + item.dataset.status;
+      document.getElementById("events").appendChild(item);
+    });
+  });
+"""
+
+
+async def create_payment(app: web.Application, amount: int) -> dict:
+    order_id = "order-" + secrets.token_hex(4)
+    async with app[HTTP].post(f"{app[KOPEK_URL]}/v1/payments",
+                              json={"amount": amount, "currency": "RUB", "order_id": order_id},
+                              headers={"Authorization": f"Bearer {app[SECRET_KEY]}"}) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+async def checkout(request: web.Request) -> web.Response:
+    payment = await create_payment(request.app, int(request.query.get("amount", "500")))
+    template = MOUNT if request.query.get("embed") == "mount" else SCRIPT_TAG
+    locale = request.query.get("locale")
+    embed = template.format(kopek=request.app[KOPEK_URL], secret=html.escape(payment["client_secret"]),
+                            locale=f' data-locale="{html.escape(locale)}"' if locale else "")
+    page = PAGE.format(payment_id=payment["id"], order_id=payment["order_id"], amount=payment["amount"],
+                       embed=embed)
+    return web.Response(text=page, content_type="text/html")
+
+
+async def order_status(request: web.Request) -> web.Response:
+    """What the shop's server learns when it asks Kopek about the payment."""
+    async with request.app[HTTP].get(f"{request.app[KOPEK_URL]}/v1/payments/{request.match_info['id']}",
+                                     headers={"Authorization": f"Bearer {request.app[SECRET_KEY]}"}) as response:
+        return web.json_response(await response.json(), status=response.status)
+
+
+async def shop_js(request: web.Request) -> web.Response:
+    return web.Response(text=SHOP_JS, content_type="text/javascript")
+
+
+async def http_client(app: web.Application):
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+def create_shop_app(kopek_url: str, secret_key: str) -> web.Application:
+    app = web.Application()
+    app[KOPEK_URL] = kopek_url
+    app[SECRET_KEY] = secret_key
+    app.cleanup_ctx.append(http_client)
+    app.router.add_get("/checkout", checkout)
+    app.router.add_get("/orders/{id}", order_status)
+    app.router.add_get("/shop.js", shop_js)
+    return app
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--kopek-url", required=True)
+    parser.add_argument("--secret-key", required=True)
+    args = parser.parse_args()
+    web.run_app(create_shop_app(args.kopek_url, args.secret_key), host="127.0.0.1", port=args.port,
+                print=None)

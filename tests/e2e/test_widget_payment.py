@@ -1,0 +1,127 @@
+"""A shopper pays on a shop page (one origin) through the widget served by Kopek (another origin)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=15_000)
+SUCCEEDS, DECLINED = "R100000000001", "R100000000002"
+
+
+def open_checkout(page: Page, shop, query: str = "") -> tuple[str, object]:
+    page.goto(f"{shop.origin}/checkout{query}")
+    payment_id = page.locator("body").get_attribute("data-payment-id")
+    frame = page.frame_locator("#pay iframe")
+    expect(frame.get_by_role("heading", name="Pay with an e-wallet")).to_be_visible()
+    return payment_id, frame
+
+
+def pay_with(frame, account: str) -> None:
+    frame.get_by_role("radio", name="WebMoney").check()
+    frame.get_by_label("WMID, purse or phone").fill(account)
+    frame.get_by_role("button", name=re.compile("^Pay")).click()
+
+
+def enter_code(frame, kopek_server, payment_id: str) -> None:
+    """Wait for the code screen (the code is sent by then), read the phone, type the code."""
+    expect(frame.get_by_role("heading", name="Enter the code")).to_be_visible()
+    frame.get_by_label("Confirmation code").fill(code_from_phone(kopek_server, payment_id))
+    frame.get_by_role("button", name="Confirm").click()
+
+
+def code_from_phone(kopek_server, payment_id: str) -> str:
+    url = f"{kopek_server.base_url}/sandbox/phone.json?payment={payment_id}"
+    with urllib.request.urlopen(url) as response:
+        messages = json.loads(response.read())["data"]
+    assert messages, "the sandbox phone got no code"
+    return messages[0]["code"]
+
+
+def shop_events(page: Page) -> list[str]:
+    return page.locator("#events li").evaluate_all("items => items.map(i => i.dataset.event + ':' + i.dataset.status)")
+
+
+def shop_server_sees(page: Page, shop, payment_id: str) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{shop.origin.rsplit(':', 1)[1]}/orders/{payment_id}") as response:
+        return json.loads(response.read())
+
+
+def test_shopper_pays_with_webmoney_and_the_shop_hears_succeeded(page, shop, kopek_server):
+    payment_id, frame = open_checkout(page, shop)
+    expect(page.locator('#events li[data-event="kopek:ready"]')).to_have_count(1)
+
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+
+    expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:succeeded"]')).to_have_count(1)
+    statuses = [e for e in shop_events(page) if e.startswith("kopek:status")]
+    assert statuses[-1] == "kopek:status:succeeded"
+    assert "kopek:status:requires_confirmation" in statuses
+    assert shop_server_sees(page, shop, payment_id)["status"] == "succeeded"
+
+
+def test_a_decline_then_another_try_succeeds(page, shop, kopek_server):
+    payment_id, frame = open_checkout(page, shop)
+    pay_with(frame, DECLINED)
+    enter_code(frame, kopek_server, payment_id)
+    expect(frame.get_by_role("heading", name="Payment did not go through")).to_be_visible()
+    expect(frame.locator(".kopek-error-message")).to_contain_text("declined")
+
+    frame.get_by_role("button", name="Try another wallet").click()
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+    expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:succeeded"]')).to_have_count(1)
+    assert page.locator('#events li[data-event="kopek:failed"]').count() == 0
+    assert shop_server_sees(page, shop, payment_id)["status"] == "succeeded"
+
+
+def test_the_form_is_checked_in_the_browser_before_anything_is_sent(page, shop, kopek_server):
+    payment_id, frame = open_checkout(page, shop)
+    pay_with(frame, "R12")
+    expect(frame.locator("#kopek-field-account-error")).to_be_visible()
+    expect(frame.get_by_label("WMID, purse or phone")).to_have_attribute("aria-invalid", "true")
+    with urllib.request.urlopen(f"{kopek_server.base_url}/sandbox/phone.json?payment={payment_id}") as response:
+        assert json.loads(response.read())["data"] == []
+
+
+def test_kopek_mount_api_and_callbacks(page, shop, kopek_server):
+    page.goto(f"{shop.origin}/checkout?embed=mount")
+    payment_id = page.locator("body").get_attribute("data-payment-id")
+    frame = page.frame_locator("#pay iframe")
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+    page.wait_for_function("() => window.succeededCallback !== undefined")
+    detail = page.evaluate("() => window.succeededCallback")
+    assert detail["paymentId"] == payment_id and detail["status"] == "succeeded"
+
+
+def test_russian_locale(page, shop):
+    page.goto(f"{shop.origin}/checkout?locale=ru")
+    frame = page.frame_locator("#pay iframe")
+    expect(frame.get_by_role("heading", name="Оплата электронным кошельком")).to_be_visible()
+    expect(frame.get_by_label("WMID, кошелёк или телефон")).to_be_visible()
+
+
+def test_keyboard_only_shopper_can_reach_the_wallet_and_form(page, shop):
+    _, frame = open_checkout(page, shop)
+    frame.locator("#kopek-wallet-webmoney").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    focused = frame.locator(":focus")
+    expect(focused).to_have_attribute("id", "kopek-field-account")
+
+
+def test_an_origin_not_on_the_allow_list_cannot_frame_the_checkout(page, other_shop):
+    page.goto(f"{other_shop.origin}/checkout")
+    page.wait_for_timeout(2000)
+    frame = next(f for f in page.frames if f != page.main_frame)
+    assert frame.locator("#kopek-checkout").count() == 0
+    assert page.locator('#events li[data-event="kopek:ready"]').count() == 0
