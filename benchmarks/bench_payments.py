@@ -138,8 +138,7 @@ def stop_child(child: Child) -> int | None:
     return child.proc.returncode
 
 
-async def wait_until_up(session: aiohttp.ClientSession, child: Child,
-                        probe: Callable[[], Awaitable[bool]]) -> None:
+async def wait_until_up(child: Child, probe: Callable[[], Awaitable[bool]]) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if child.proc.poll() is not None:
@@ -345,8 +344,8 @@ async def measure(args: argparse.Namespace, baseline: Child, baseline_url: str, 
             async with session.get(f"{kopek_url}/v1/openapi.json") as r:
                 return r.status == 200
 
-        await wait_until_up(session, baseline, baseline_up)
-        await wait_until_up(session, kopek, kopek_up)
+        await wait_until_up(baseline, baseline_up)
+        await wait_until_up(kopek, kopek_up)
 
         payload = {"amount": 500, "currency": "RUB", "order_id": "x" * 16, "metadata": {"k": "v"}}
 

@@ -125,3 +125,34 @@ def test_an_origin_not_on_the_allow_list_cannot_frame_the_checkout(page, other_s
     frame = next(f for f in page.frames if f != page.main_frame)
     assert frame.locator("#kopek-checkout").count() == 0
     assert page.locator('#events li[data-event="kopek:ready"]').count() == 0
+
+
+def test_running_out_of_attempts_fires_kopek_failed(page, shop):
+    payment_id, frame = open_checkout(page, shop)
+    for attempt_number in range(5):
+        if attempt_number:
+            frame.get_by_role("button", name="Try another wallet").click()
+        pay_with(frame, "R100000000009")
+        if attempt_number < 4:
+            expect(frame.get_by_role("heading", name="Payment did not go through")).to_be_visible()
+    expect(frame.get_by_role("heading", name="Payment failed")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:failed"]')).to_have_count(1)
+    assert shop_server_sees(page, shop, payment_id)["status"] == "failed"
+
+
+def test_the_shopper_cancels_and_the_shop_hears_canceled(page, shop):
+    payment_id, frame = open_checkout(page, shop)
+    frame.get_by_role("button", name="Cancel").click()
+    expect(frame.get_by_role("heading", name="Payment canceled")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:canceled"]')).to_have_count(1)
+    assert shop_server_sees(page, shop, payment_id)["status"] == "canceled"
+
+
+def test_a_russian_shopper_reads_why_the_payment_failed_in_russian(page, shop, kopek_server):
+    page.goto(f"{shop.origin}/checkout?locale=ru")
+    payment_id = page.locator("body").get_attribute("data-payment-id")
+    frame = page.frame_locator("#pay iframe")
+    frame.get_by_role("radio", name="WebMoney").check()
+    frame.get_by_label("WMID, кошелёк или телефон").fill("R100000000009")
+    frame.get_by_role("button", name=re.compile("^Оплатить")).click()
+    expect(frame.locator(".kopek-error-message")).to_have_text("Такого кошелька нет.")

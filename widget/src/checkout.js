@@ -91,6 +91,24 @@
     },
   };
 
+  // Why an attempt failed, by last_error.code; the server's English message is the fallback.
+  const REASONS = {
+    en: {
+      declined: 'The wallet declined the payment.',
+      insufficient_funds: 'There is not enough money in the wallet.',
+      wallet_not_found: 'No such wallet.',
+      code_attempts_exceeded: 'Too many wrong codes.',
+      provider_error: 'The wallet is not answering. Try again or choose another wallet.',
+    },
+    ru: {
+      declined: 'Кошелёк отклонил платёж.',
+      insufficient_funds: 'В кошельке недостаточно денег.',
+      wallet_not_found: 'Такого кошелька нет.',
+      code_attempts_exceeded: 'Слишком много неверных кодов.',
+      provider_error: 'Кошелёк не отвечает. Попробуйте ещё раз или выберите другой кошелёк.',
+    },
+  };
+
   const TERMINAL = ['succeeded', 'failed', 'canceled', 'expired'];
   const INIT_TIMEOUT_MS = 10000;
   const POLL_MS = 2000;
@@ -839,7 +857,8 @@
 
   function errorMessage(fallback) {
     const error = state.payment.last_error;
-    return (error && error.message) || state.notice || fallback;
+    if (error) return REASONS[state.locale][error.code] || error.message || fallback;
+    return state.notice || fallback;
   }
 
   // ---- height for the loader ---------------------------------------------------------------
