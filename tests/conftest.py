@@ -64,3 +64,9 @@ async def kopek(kopek_settings: Settings, aiohttp_client: Any) -> Kopek:
     client = await aiohttp_client(server)
     merchant = await create_merchant(app[keys.STORE], "Test shop", [SHOP_ORIGIN])
     return Kopek(app, server, client, merchant)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: sync Playwright drives its own event loop on the main thread,
+    which must not overlap the asyncio tests' loops."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -91,7 +91,7 @@ def other_shop(kopek_server, e2e_dir) -> Iterator[ShopProcess]:
     shop.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 

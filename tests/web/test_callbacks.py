@@ -111,3 +111,13 @@ async def test_a_notification_for_an_unknown_attempt_is_404(kopek, processing):
 async def test_unknown_wallet_is_404(kopek):
     response = await kopek.client.post("/v1/providers/paypal/callback", data=b"x=1")
     assert response.status == 404
+
+
+async def test_a_notification_before_the_code_is_not_acknowledged(kopek):
+    payment = await kopek.create_payment(order_id="CB-early")
+    await attempt(kopek, payment, SLOW)
+    stored = await kopek.app[keys.STORE].get_payment(payment["id"])
+    early = await post(kopek, notification(await kopek.app[keys.STORE].get_attempt(stored.current_attempt_id)))
+    assert early.status == 409
+    assert (await early.json())["error"]["code"] == "callback_out_of_order"
+    assert await status_of(kopek, payment) == "requires_confirmation"

@@ -23,6 +23,10 @@ class CallbackRejected(KopekError):
     code = "callback_rejected"
 
 
+class CallbackOutOfOrder(KopekError):
+    status = 409
+
+
 class BadCallbackSignature(KopekError):
     status = 401
     type = "authentication_error"
@@ -73,9 +77,11 @@ class CallbackReceiver:
             if attempt.status in ("succeeded", "failed") or payment.status in states.TERMINAL:
                 return "duplicate"
             if attempt.status != "processing" or payment.status != states.PROCESSING:
-                log.warning("%s callback for %s arrived in state %s/%s; left for the reconciler",
+                # Not acknowledged, so the provider sends it again once the payment has caught up.
+                log.warning("%s callback for %s arrived in state %s/%s; asking the provider to resend",
                             wallet, attempt.id, payment.status, attempt.status)
-                return "out_of_order"
+                raise CallbackOutOfOrder(f"the attempt is {attempt.status}; send this again later",
+                                         code="callback_out_of_order")
             if event.outcome is Outcome.SUCCEEDED:
                 await self.service.apply(payment, states.SUCCEEDED, "complete", attempt_id=attempt.id,
                                          attempt_expected_status="processing",

@@ -102,15 +102,15 @@ class SqliteStore:
                 raise
             await self._writer.execute("COMMIT")
 
+    # Each read runs to completion in one call: a statement left open on the shared reader
+    # would pin its WAL snapshot, and later reads would miss rows committed since.
     async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        assert self._reader is not None, "store is not open"
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "store is not open"
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def migrate(self) -> list[str]:
         """Apply the numbered migrations not yet applied; returns their names."""
