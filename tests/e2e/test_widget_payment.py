@@ -156,3 +156,19 @@ def test_a_russian_shopper_reads_why_the_payment_failed_in_russian(page, shop, k
     frame.get_by_label("WMID, кошелёк или телефон").fill("R100000000009")
     frame.get_by_role("button", name=re.compile("^Оплатить")).click()
     expect(frame.locator(".kopek-error-message")).to_have_text("Такого кошелька нет.")
+
+
+def test_when_websockets_fail_the_widget_polls_and_still_sees_success(page, shop, kopek_server):
+    refused = []
+
+    def refuse(ws):
+        refused.append(ws.url)
+        ws.close(code=1011, reason="sockets blocked by a proxy")
+
+    page.route_web_socket(re.compile(r".*/live$"), refuse)
+    payment_id, frame = open_checkout(page, shop)
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+    expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:succeeded"]')).to_have_count(1)
+    assert refused, "the widget never tried the websocket"
