@@ -20,7 +20,7 @@ from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
 from kopek.payments.service import PaymentService
 from kopek.providers import registry
-from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore

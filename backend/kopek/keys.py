@@ -10,7 +10,7 @@ from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
 from kopek.payments.service import PaymentService
 from kopek.providers.contract import Connector
-from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
 from kopek.web.ratelimit import RateLimiter

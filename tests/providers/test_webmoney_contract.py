@@ -24,7 +24,7 @@ from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, ConfirmationStyle, Connector, Outcome,
     ProviderError, ProviderResult,
 )
-from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.webmoney import connector as wm_connector
 from kopek.providers.webmoney import protocol as wm_protocol
 from kopek.providers.webmoney import simulator as wm_simulator

@@ -66,6 +66,9 @@ class WalletInfo:
     fields: tuple[WalletField, ...]
     limits: tuple[WalletLimits, ...]
     code_length: int | None = None   # for ENTER_CODE wallets
+    # How long a provider usually takes; past it, the reconciler asks for the status.
+    status_check_after_s: float = 30.0
+    can_resend_code: bool = False
 
     def limits_for(self, currency: str) -> WalletLimits | None:
         return next((lim for lim in self.limits if lim.currency == currency), None)
@@ -89,7 +92,8 @@ class Outcome(str, enum.Enum):
 # Final failure reasons a connector may report (failure_code), shown to the shopper.
 FAILURE_CODES = frozenset({
     "declined", "insufficient_funds", "wallet_not_found", "limit_exceeded",
-    "code_attempts_exceeded", "code_expired", "provider_error", "expired",
+    "code_attempts_exceeded", "code_expired", "provider_error", "expired", "incorrect_pin",
+    "provider_timeout",
 })
 
 
@@ -107,7 +111,7 @@ class AttemptRequest:
 @dataclass(frozen=True)
 class ProviderResult:
     outcome: Outcome
-    provider_ref: str                   # the provider's id for this operation
+    provider_ref: str | None            # the provider's id for this operation (None: nothing was created)
     failure_code: str | None = None     # one of FAILURE_CODES when outcome is DECLINED
     failure_message: str = ""
     next_action_url: str | None = None  # for REQUIRES_APPROVAL
@@ -121,7 +125,7 @@ class CallbackEvent:
 
     provider_ref: str
     attempt_id: str
-    outcome: Outcome                    # SUCCEEDED or DECLINED
+    outcome: Outcome                    # SUCCEEDED, DECLINED, or PROCESSING (an intermediate notice)
     amount: int
     currency: str
     failure_code: str | None = None
@@ -158,6 +162,10 @@ class Connector(Protocol):
     async def confirm(self, provider_ref: str, code: str) -> ProviderResult: ...
 
     async def fetch_status(self, provider_ref: str) -> ProviderResult: ...
+
+    async def resend_code(self, provider_ref: str) -> None:
+        """Send the confirmation code again (ENTER_CODE wallets with can_resend_code)."""
+        ...
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
         """Verify the signature over the raw bytes and parse. Raises BadSignature."""

@@ -1,36 +1,34 @@
-"""Which wallets exist, and how their connectors and sandbox simulators are built."""
+"""Which wallets exist, and how their connectors and sandbox simulators are built.
+
+Adding a wallet means adding its package with a `PLUGIN` and listing it here.
+"""
 
 from __future__ import annotations
 
 import aiohttp
 from aiohttp import web
 
+from kopek.providers import eport, kreditpilot, webmoney, yandex_dengi
 from kopek.providers.contract import Connector, WalletInfo
-from kopek.providers.sandbox_phone import SandboxPhone
-from kopek.providers.webmoney import connector as webmoney_connector
-from kopek.providers.webmoney import simulator as webmoney_simulator
+from kopek.providers.plugin import SimulatorContext, WalletPlugin
+from kopek.providers.sandbox.magic import example_accounts
 from kopek.settings import Settings
 
-WALLETS: dict[str, WalletInfo] = {
-    webmoney_connector.INFO.id: webmoney_connector.INFO,
-}
+
+PLUGINS: dict[str, WalletPlugin] = {plugin.info.id: plugin for plugin in (
+    webmoney.PLUGIN, yandex_dengi.PLUGIN, eport.PLUGIN, kreditpilot.PLUGIN)}
+WALLETS: dict[str, WalletInfo] = {wallet_id: plugin.info for wallet_id, plugin in PLUGINS.items()}
 
 
 def build_connectors(settings: Settings, http: aiohttp.ClientSession) -> dict[str, Connector]:
-    return {
-        "webmoney": webmoney_connector.WebMoneyConnector(
-            base_url=settings.provider_url("webmoney"),
-            credentials=webmoney_connector.WebMoneyCredentials.from_settings(settings),
-            http=http,
-            timeout_s=settings.provider_timeout_s,
-        ),
-    }
+    return {wallet_id: plugin.build_connector(settings.provider_url(wallet_id), settings, http)
+            for wallet_id, plugin in PLUGINS.items()}
 
 
-def build_simulators(settings: Settings, phone: SandboxPhone) -> dict[str, web.Application]:
+def build_simulators(context: SimulatorContext) -> dict[str, web.Application]:
     """Sandbox only: each wallet's fake provider, mounted at /sandbox/providers/<wallet>/."""
-    return {
-        "webmoney": webmoney_simulator.create_simulator_app(
-            phone=phone, time_scale=settings.sandbox_time_scale,
-        ),
-    }
+    return {wallet_id: plugin.build_simulator(context) for wallet_id, plugin in PLUGINS.items()}
+
+
+def magic_accounts(wallet_id: str) -> list[dict[str, str]]:
+    return example_accounts(PLUGINS[wallet_id].example_account)

@@ -44,7 +44,7 @@ import aiohttp
 from aiohttp import web
 
 from kopek.providers.contract import ProviderError
-from kopek.providers.sandbox_phone import SandboxPhone
+from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.webmoney import protocol
 from kopek.providers.webmoney.protocol import InvoiceState, Retval
 

@@ -1,0 +1,22 @@
+"""A simulator that "never answers" waits here, and is released when the simulator shuts down,
+so a stalled request never holds up a server's shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kopek.providers.sandbox.magic import TIMEOUT_HANG_S
+
+
+class Stall:
+    def __init__(self) -> None:
+        self._released = asyncio.Event()
+
+    async def wait(self, at_most_s: float = TIMEOUT_HANG_S) -> None:
+        try:
+            await asyncio.wait_for(self._released.wait(), at_most_s)
+        except asyncio.TimeoutError:
+            pass
+
+    def release_all(self) -> None:
+        self._released.set()
