@@ -20,6 +20,8 @@ from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
 from kopek.payments.service import PaymentService
 from kopek.providers import registry
+from kopek.providers.plugin import SimulatorContext
+from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.resources import templates_dir
 from kopek.settings import Settings
@@ -37,6 +39,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.HUB] = LiveHub(settings.ws_queue_max)
     app[keys.PHONE] = SandboxPhone()
+    app[keys.SANDBOX_FAULTS] = FaultInjector(FaultSettings.parse(settings.sandbox_faults))
     app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _expiry_sweeper])
@@ -44,7 +47,8 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(module.routes)
     if settings.sandbox:
         app.router.add_routes(sandbox.routes)
-        for wallet, simulator in registry.build_simulators(settings, app[keys.PHONE]).items():
+        context = SimulatorContext(app[keys.PHONE], settings.sandbox_time_scale, app[keys.SANDBOX_FAULTS])
+        for wallet, simulator in registry.build_simulators(context).items():
             app.add_subapp(f"/sandbox/providers/{wallet}/", simulator)
     return app
 

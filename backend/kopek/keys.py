@@ -10,6 +10,7 @@ from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
 from kopek.payments.service import PaymentService
 from kopek.providers.contract import Connector
+from kopek.providers.sandbox.faults import FaultInjector
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
@@ -20,6 +21,7 @@ STORE = web.AppKey("store", SqliteStore)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", LiveHub)
 PHONE = web.AppKey("phone", SandboxPhone)
+SANDBOX_FAULTS = web.AppKey("sandbox_faults", FaultInjector)
 CONNECTORS = web.AppKey("connectors", dict[str, Connector])
 PAYMENTS = web.AppKey("payments", PaymentService)
 ATTEMPTS = web.AppKey("attempts", AttemptFlow)

@@ -20,6 +20,8 @@ class Settings:
     mode: str = "sandbox"
     # Sandbox providers' delays are multiplied by this (0.01 makes a minute 0.6 s).
     sandbox_time_scale: float = 1.0
+    # Fault injection for the simulators, e.g. "latency_ms=5-50,error_rate=0.1" (see providers/sandbox/faults.py).
+    sandbox_faults: str = ""
     max_body_bytes: int = 64 * 1024
     payment_ttl_s: int = 30 * 60
     max_attempts_per_payment: int = 5
@@ -65,6 +67,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "MODE": ("mode", str),
         "SANDBOX_TIME_SCALE": ("sandbox_time_scale", float),
         "PAYMENT_TTL_S": ("payment_ttl_s", int),
+        "SANDBOX_FAULTS": ("sandbox_faults", str),
+        "PROVIDER_TIMEOUT_S": ("provider_timeout_s", float),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")
