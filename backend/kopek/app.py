@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import aiohttp_jinja2
@@ -18,8 +17,10 @@ from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.reconciler import Reconciler
 from kopek.payments.service import PaymentService
 from kopek.providers import registry
+from kopek.providers.breaker import guard_all
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.phone import SandboxPhone
@@ -42,7 +43,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SANDBOX_FAULTS] = FaultInjector(FaultSettings.parse(settings.sandbox_faults))
     app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
-    app.cleanup_ctx.extend([_database, _http_client, _services, _expiry_sweeper])
+    app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])
     for module in (api, checkout, live, callbacks, widget, openapi):
         app.router.add_routes(module.routes)
     if settings.sandbox:
@@ -71,30 +72,36 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     instance_key = await store.instance_secret("client_secret_key", lambda: secrets.token_hex(32))
-    service = PaymentService(store=store, hub=app[keys.HUB], settings=settings,
-                             wallets=registry.WALLETS, instance_key=bytes.fromhex(instance_key))
-    app[keys.CONNECTORS] = registry.build_connectors(settings, app[keys.HTTP])
+    connectors = guard_all(registry.build_connectors(settings, app[keys.HTTP]),
+                           settings.breaker_failures, settings.breaker_open_s)
+    service = PaymentService(store=store, hub=app[keys.HUB], settings=settings, wallets=registry.WALLETS,
+                             instance_key=bytes.fromhex(instance_key),
+                             is_available=lambda wallet_id: connectors[wallet_id].available)
+    app[keys.CONNECTORS] = connectors
     app[keys.PAYMENTS] = service
-    app[keys.ATTEMPTS] = AttemptFlow(service, app[keys.CONNECTORS], settings.public_base_url)
-    app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS])
+    app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url)
+    app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
+    app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER])
     if settings.sandbox:
         app[keys.SANDBOX_MERCHANT_ID] = (await ensure_sandbox_merchant(store, settings)).merchant.id
     yield
 
 
-async def _expiry_sweeper(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_sweep_forever(app))
+async def _background_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Expiry and reconciliation run beside the server and stop with it."""
+    service, settings = app[keys.PAYMENTS], app[keys.SETTINGS]
+    tasks = [asyncio.create_task(_every(settings.expiry_sweep_interval_s, service.expire_due, "expiry sweep")),
+             asyncio.create_task(app[keys.RECONCILER].run_forever())]
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _sweep_forever(app: web.Application) -> None:
-    service, interval_s = app[keys.PAYMENTS], app[keys.SETTINGS].expiry_sweep_interval_s
+async def _every(interval_s: float, job: Callable[[], Awaitable[object]], name: str) -> None:
     while True:
         try:
-            await service.expire_due()
-        except Exception:  # one bad sweep must not stop the next
-            log.exception("expiry sweep failed")
+            await job()
+        except Exception:  # one bad round must not stop the next
+            log.exception("%s failed", name)
         await asyncio.sleep(interval_s)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kopek.app import create_app
 from kopek.merchants import InvalidOrigin, NewMerchant, create_merchant, ensure_sandbox_merchant
+from kopek.providers.sandbox.server import create_simulators_app
 from kopek.settings import MODES, Settings, settings_from_env
 from kopek.store.sqlite import SqliteStore
 
@@ -32,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="multiply sandbox providers' delays (KOPEK_SANDBOX_TIME_SCALE, default 1)")
 
     commands.add_parser("migrate", help="apply database migrations")
+
+    simulators = commands.add_parser("simulators", help="run the sandbox wallet providers as a server of their own")
+    simulators.add_argument("--host", help="bind address (default 127.0.0.1)")
+    simulators.add_argument("--port", type=int, help="port (default 8080)")
+    simulators.add_argument("--sandbox-time-scale", type=float, help="multiply the providers' delays")
 
     merchant = commands.add_parser("merchant", help="manage merchants").add_subparsers(dest="action", required=True)
     create = merchant.add_parser("create", help="create a merchant and print its keys once")
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
+    if args.command == "simulators":
+        return serve_simulators(settings)
     if args.command == "migrate":
         return asyncio.run(_with_store(settings, _migrate))
     if args.action == "create":
@@ -111,14 +119,21 @@ def _print_keys(created: NewMerchant) -> None:
 
 
 def serve(settings: Settings) -> int:
-    created = asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings)))
+    asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings)))
     print(f"Kopek {settings.mode} server on {settings.public_base_url} (database {settings.db_path})")
     if settings.sandbox:
         print(f"Sandbox shop page: {settings.public_base_url}/sandbox")
         print(f"Sandbox phone:     {settings.public_base_url}/sandbox/phone")
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 access_log_format='%a "%r" %s %b %Tfs')
-    return created
+    return 0
+
+
+def serve_simulators(settings: Settings) -> int:
+    print(f"Kopek sandbox providers on http://{settings.host}:{settings.port}/sandbox/providers/<wallet>")
+    web.run_app(create_simulators_app(settings.sandbox_time_scale, settings.sandbox_faults),
+                host=settings.host, port=settings.port, print=None)
+    return 0
 
 
 async def _prepare_sandbox(store: SqliteStore, settings: Settings) -> int:

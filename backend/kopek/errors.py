@@ -95,3 +95,15 @@ class ProviderUnavailable(KopekError):
     status = 502
     type = "api_error"
     code = "provider_unavailable"
+
+
+class WalletUnavailable(KopekError):
+    """The wallet's provider keeps failing; it is paused for a while (circuit breaker)."""
+
+    status = 503
+    type = "api_error"
+    code = "wallet_unavailable"
+
+    def __init__(self, wallet_id: str) -> None:
+        super().__init__(f"{wallet_id} is temporarily unavailable; choose another wallet",
+                         param="wallet", extra={"wallet": wallet_id})

@@ -8,8 +8,9 @@ from aiohttp import web
 from kopek.live.hub import LiveHub
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.reconciler import Reconciler
 from kopek.payments.service import PaymentService
-from kopek.providers.contract import Connector
+from kopek.providers.breaker import GuardedConnector
 from kopek.providers.sandbox.faults import FaultInjector
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
@@ -22,9 +23,10 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", LiveHub)
 PHONE = web.AppKey("phone", SandboxPhone)
 SANDBOX_FAULTS = web.AppKey("sandbox_faults", FaultInjector)
-CONNECTORS = web.AppKey("connectors", dict[str, Connector])
+CONNECTORS = web.AppKey("connectors", dict[str, GuardedConnector])
 PAYMENTS = web.AppKey("payments", PaymentService)
 ATTEMPTS = web.AppKey("attempts", AttemptFlow)
 CALLBACKS = web.AppKey("callbacks", CallbackReceiver)
+RECONCILER = web.AppKey("reconciler", Reconciler)
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)
 SANDBOX_MERCHANT_ID = web.AppKey("sandbox_merchant_id", str)

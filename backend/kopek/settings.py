@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from kopek.providers.sandbox.faults import FaultSettings
+
 MODES = ("sandbox", "live")
 
 
@@ -30,11 +32,20 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     ws_queue_max: int = 100
     provider_timeout_s: float = 10.0
+    code_resend_cooldown_s: float = 30.0
+    breaker_failures: int = 5
+    breaker_open_s: float = 30.0
+    reconcile_interval_s: float = 1.0
+    # An attempt the provider keeps "processing" this long is given up (the shopper may try again).
+    max_processing_s: float = 30 * 60
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {self.mode!r}")
+        if self.sandbox_time_scale <= 0:
+            raise ValueError("the sandbox time scale must be above 0")
+        FaultSettings.parse(self.sandbox_faults)  # a typo fails at start, with the reason
 
     @property
     def public_base_url(self) -> str:
@@ -43,6 +54,11 @@ class Settings:
     @property
     def sandbox(self) -> bool:
         return self.mode == "sandbox"
+
+    @property
+    def provider_time_scale(self) -> float:
+        """Sandbox providers run faster or slower by the time scale; Kopek's expectations follow."""
+        return self.sandbox_time_scale if self.sandbox else 1.0
 
     def provider_url(self, wallet: str) -> str:
         """Where a connector sends its requests: the built-in simulator in sandbox mode."""

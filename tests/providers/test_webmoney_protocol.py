@@ -52,6 +52,14 @@ def test_request_signature_fails_on_a_tampered_field_or_wrong_key() -> None:
     assert not protocol.hash_matches(without_code, protocol.TRANS_CONFIRM_SIGNED, CREDS.secret_key, sign)
 
 
+def test_resend_is_signed_like_confirm_without_the_code() -> None:
+    fields = protocol.read_request(protocol.trans_resend_xml(CREDS, purse="R000000000001", invoice_id="42"))
+    assert set(fields) == {"wmid", "lmi_payee_purse", "lmi_wminvoiceid", "sha256"}
+    assert protocol.hash_matches(fields, protocol.TRANS_RESEND_SIGNED, CREDS.secret_key, fields["sha256"])
+    assert not protocol.hash_matches({**fields, "lmi_wminvoiceid": "43"}, protocol.TRANS_RESEND_SIGNED,
+                                     CREDS.secret_key, fields["sha256"])
+
+
 def test_notification_round_trip() -> None:
     note = protocol.verify_notification(body_of(notification()), CREDS.notify_secret)
     assert (note.purse, note.amount_minor, note.payment_no, note.state) == ("R000000000001", 500, "att_1", "paid")
@@ -158,6 +166,7 @@ RETVAL_TABLES = {
     "XMLTransRequest": protocol.TRANS_REQUEST_RETVALS,
     "XMLTransConfirm": protocol.TRANS_CONFIRM_RETVALS,
     "XMLTransGet": protocol.TRANS_GET_RETVALS,
+    "XMLTransResend": protocol.TRANS_RESEND_RETVALS,
 }
 
 
@@ -166,9 +175,16 @@ def test_every_retval_is_mapped_somewhere() -> None:
     assert mapped == set(Retval)
 
 
-def test_every_invoice_state_is_mapped_and_notifications_are_final() -> None:
+def test_every_invoice_state_is_mapped_and_notifications_are_final_or_stale() -> None:
     assert set(protocol.INVOICE_STATES) == {state.value for state in InvoiceState}
-    assert {m.outcome for m in protocol.NOTIFICATION_STATES.values()} == {Outcome.SUCCEEDED, Outcome.DECLINED}
+    assert {m.outcome for m in protocol.NOTIFICATION_STATES.values()} == {
+        Outcome.SUCCEEDED, Outcome.DECLINED, Outcome.PROCESSING}
+
+
+def test_a_stale_processing_notice_maps_to_processing() -> None:
+    note = protocol.verify_notification(body_of(notification(state="processing")), CREDS.notify_secret)
+    mapped = protocol.resolve_state(protocol.NOTIFICATION_STATES, note.state, "notification")
+    assert (mapped.outcome, mapped.failure_code) == (Outcome.PROCESSING, None)
 
 
 def all_entries() -> list[protocol.Mapped]:
@@ -201,7 +217,7 @@ def test_unknown_state_raises() -> None:
     with pytest.raises(UnknownProviderStatus):
         protocol.resolve_status(protocol.X20Response(retval=0, state="refunded"))
     with pytest.raises(UnknownProviderStatus):
-        protocol.resolve_state(protocol.NOTIFICATION_STATES, InvoiceState.PROCESSING.value, "notification")
+        protocol.resolve_state(protocol.NOTIFICATION_STATES, InvoiceState.AWAITING_CODE.value, "notification")
 
 
 def test_provider_ref_round_trip_and_rejects_garbage() -> None:

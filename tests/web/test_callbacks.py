@@ -64,7 +64,7 @@ async def test_a_verified_notification_completes_the_payment_once(kopek, process
     assert await event_types(kopek, payment) == events_before
     assert events_before.count("payment.succeeded") == 1
     results = [row["result"] for row in await kopek.app[keys.STORE].callbacks("webmoney")]
-    assert results == ["succeeded", "duplicate", "duplicate"]
+    assert results == ["applied", "no_change", "no_change"]
 
 
 async def test_a_late_failure_after_success_changes_nothing(kopek, processing):
@@ -113,11 +113,38 @@ async def test_unknown_wallet_is_404(kopek):
     assert response.status == 404
 
 
-async def test_a_notification_before_the_code_is_not_acknowledged(kopek):
+async def test_a_verified_result_before_the_code_still_counts(kopek):
+    """The provider is the authority on its own money: a verified 'paid' settles the payment."""
     payment = await kopek.create_payment(order_id="CB-early")
     await attempt(kopek, payment, SLOW)
     stored = await kopek.app[keys.STORE].get_payment(payment["id"])
     early = await post(kopek, notification(await kopek.app[keys.STORE].get_attempt(stored.current_attempt_id)))
+    assert early.status == 200
+    assert await status_of(kopek, payment) == "succeeded"
+    assert (await event_types(kopek, payment))[-2:] == ["payment.processing", "payment.succeeded"]
+
+
+async def test_a_stale_processing_notice_after_success_changes_nothing(kopek, processing):
+    payment, attempt_row = processing
+    await post(kopek, notification(attempt_row))
+    stale = await post(kopek, notification(attempt_row, state="processing"))
+    assert stale.status == 200
+    assert await status_of(kopek, payment) == "succeeded"
+
+
+async def test_a_notification_while_the_attempt_is_starting_is_not_acknowledged(kopek, processing):
+    payment, attempt_row = processing
+    store = kopek.app[keys.STORE]
+    async with store._transaction() as db:  # as if the start call had not been recorded yet
+        await db.execute("UPDATE attempts SET status='starting' WHERE id=?", (attempt_row.id,))
+    early = await post(kopek, notification(attempt_row))
     assert early.status == 409
     assert (await early.json())["error"]["code"] == "callback_out_of_order"
-    assert await status_of(kopek, payment) == "requires_confirmation"
+    assert await status_of(kopek, payment) == "processing"
+
+
+async def test_a_mismatched_amount_flags_the_attempt_for_review(kopek, processing):
+    payment, attempt_row = processing
+    await post(kopek, notification(attempt_row, amount="0.01"))
+    flagged = await kopek.app[keys.STORE].get_attempt(attempt_row.id)
+    assert flagged.needs_review == "amount_mismatch" and flagged.status == "processing"

@@ -16,8 +16,15 @@ async def test_checkout_state_lists_wallets_with_forms(kopek):
     state = await response.json()
     assert state["payment"]["status"] == "requires_wallet"
     assert "client_secret" not in state["payment"] and "metadata" not in state["payment"]
-    assert [w["id"] for w in state["wallets"]] == ["webmoney"]
+    assert [w["id"] for w in state["wallets"]] == ["webmoney", "yandex_dengi", "eport", "kreditpilot"]
     assert state["wallets"][0]["fields"][0]["name"] == "account"
+    assert all(w["available"] for w in state["wallets"])
+
+
+async def test_only_wallets_that_take_the_amount_and_currency_are_offered(kopek):
+    payment = await kopek.create_payment(order_id="USD-1", currency="USD", amount=100)
+    state = await (await kopek.client.get(f"/v1/checkout/{payment['id']}", headers=kopek.checkout_headers(payment))).json()
+    assert [w["id"] for w in state["wallets"]] == ["webmoney", "eport"]
     assert state["seq"] == 1
 
 

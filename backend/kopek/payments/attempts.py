@@ -1,7 +1,8 @@
-"""The shopper's side of a payment: start an attempt with a wallet, relay the code.
+"""The shopper's side of a payment: start an attempt with a wallet, relay the code, resend it.
 
 Provider calls happen outside any database transaction but inside the payment's lock,
-so a provider's callback waits until the step that caused it has been recorded.
+so a provider's callback waits until the step that caused it has been recorded. Whatever
+the provider says, by answer, callback or status fetch, goes through `apply_result`.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ from datetime import timedelta
 from typing import Any, Mapping
 
 from kopek import clock
-from kopek.errors import InvalidRequest, InvalidState, KopekError, ProviderUnavailable, ValidationFailed
+from kopek.errors import (
+    InvalidRequest, InvalidState, KopekError, ProviderUnavailable, RateLimited, ValidationFailed, WalletUnavailable,
+)
 from kopek.ids import new_id
 from kopek.payments import states
 from kopek.payments.service import PaymentService
 from kopek.payments.views import mask_account
 from kopek.providers.contract import (
-    AttemptRequest, Connector, Outcome, ProviderError, ProviderResult, WalletInfo,
+    AttemptRequest, Connector, ConfirmationStyle, Outcome, ProviderError, ProviderResult, WalletInfo,
 )
 from kopek.store.records import Attempt, Payment
 
 log = logging.getLogger(__name__)
 
 CODE_LIFETIME_S = 10 * 60
+MAX_RESENDS = 3
+OPEN_ATTEMPT = ("requires_confirmation", "processing")
 FAILURE_MESSAGES = {
     "declined": "The wallet declined the payment.",
     "insufficient_funds": "There is not enough money in the wallet.",
@@ -32,7 +37,10 @@ FAILURE_MESSAGES = {
     "limit_exceeded": "The wallet's limit does not allow this payment.",
     "code_attempts_exceeded": "Too many wrong codes.",
     "code_expired": "The code has expired.",
+    "incorrect_pin": "Wrong PIN.",
     "provider_error": "The wallet is not answering. Try again or choose another wallet.",
+    "provider_timeout": "The wallet did not answer in time.",
+    "interrupted": "The attempt was interrupted. Try again.",
     "expired": "The payment has expired.",
 }
 
@@ -44,30 +52,38 @@ class IncorrectCode(KopekError):
 class AttemptFlow:
     def __init__(self, service: PaymentService, connectors: Mapping[str, Connector], callback_base: str) -> None:
         self.service = service
+        self.store = service.store
+        self.settings = service.settings
         self.connectors = connectors
         self.callback_base = callback_base
 
     # -- start ------------------------------------------------------------------------
 
     async def start(self, payment: Payment, wallet_id: str, details: dict[str, str], key: str) -> Payment:
-        wallet = self._offered(payment, wallet_id)
+        wallet = await self._offered(payment, wallet_id)
         clean = validate_details(wallet, details)
         async with self.service.locks.hold(payment.id):
             payment = await self.service.expire_if_due(await self.service.reload(payment))
-            if await self.service.store.find_attempt_by_key(payment.id, key):
+            if await self.store.find_attempt_by_key(payment.id, key):
                 return payment  # a repeated request (double click): the first one's result stands
             states.check_move(payment.status, states.REQUIRES_CONFIRMATION, "start an attempt for")
-            attempt = await self.service.store.insert_attempt(self._new_attempt(payment, wallet, clean, key))
-            result = await self._call(self.connectors[wallet.id].start, AttemptRequest(
-                attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount,
-                currency=payment.currency, description=payment.description, details=clean,
-                callback_url=f"{self.callback_base}/v1/providers/{wallet.id}/callback"))
+            attempt = await self.store.insert_attempt(self._new_attempt(payment, wallet, clean, key))
+            try:
+                result = await self.connectors[wallet.id].start(AttemptRequest(
+                    attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount,
+                    currency=payment.currency, description=payment.description, details=clean,
+                    callback_url=f"{self.callback_base}/v1/providers/{wallet.id}/callback"))
+            except (ProviderError, WalletUnavailable) as exc:
+                log.warning("%s start of %s failed: %s", wallet.id, attempt.id, exc)
+                return await self.fail_attempt(payment, attempt, "provider_error")
             return await self._record_start(payment, attempt, wallet, result)
 
-    def _offered(self, payment: Payment, wallet_id: str) -> WalletInfo:
-        for wallet in self.service.offered_wallets(payment):
-            if wallet.id == wallet_id:
+    async def _offered(self, payment: Payment, wallet_id: str) -> WalletInfo:
+        for wallet, available in await self.service.offered_wallets(payment):
+            if wallet.id == wallet_id and available:
                 return wallet
+            if wallet.id == wallet_id:
+                raise WalletUnavailable(wallet.id)
         raise InvalidRequest(f"wallet {wallet_id!r} is not offered for this payment",
                              param="wallet", code="wallet_unavailable")
 
@@ -82,22 +98,22 @@ class AttemptFlow:
 
     async def _record_start(self, payment: Payment, attempt: Attempt, wallet: WalletInfo,
                             result: ProviderResult) -> Payment:
-        attempt_change = {"attempt_id": attempt.id, "attempt_expected_status": "starting"}
-        base = {"wallet": wallet.id, "current_attempt_id": attempt.id, "last_error": None,
-                "attempts_count": payment.attempts_count + 1}
-        if result.outcome in (Outcome.REQUIRES_CODE, Outcome.REQUIRES_APPROVAL):
-            fields = {**base, "next_action": self._next_action(payment, attempt, wallet, result)}
-            return await self.service.apply(
-                payment, states.REQUIRES_CONFIRMATION, "start an attempt for", payment_fields=fields,
-                attempt_fields={"status": "requires_confirmation", "provider_ref": result.provider_ref},
-                **attempt_change)
-        if result.outcome is Outcome.PROCESSING or result.outcome is Outcome.SUCCEEDED:
-            payment = await self.service.apply(
-                payment, states.PROCESSING, "start an attempt for", payment_fields={**base, "next_action": None},
-                attempt_fields={"status": "processing", "provider_ref": result.provider_ref}, **attempt_change)
-            return await self._settle(payment, attempt.id, result)
-        return await self.fail_attempt(payment, attempt.id, "starting", result.failure_code or "declined",
-                                       counts_attempt=True, provider_ref=result.provider_ref or None)
+        if result.outcome is Outcome.DECLINED or result.outcome is Outcome.WRONG_CODE:
+            return await self.fail_attempt(payment, attempt, result.failure_code or "declined",
+                                           counts_attempt=True, provider_ref=result.provider_ref)
+        waiting = result.outcome in (Outcome.REQUIRES_CODE, Outcome.REQUIRES_APPROVAL)
+        target = states.REQUIRES_CONFIRMATION if waiting else states.PROCESSING
+        payment = await self.service.apply(
+            payment, target, "start an attempt for",
+            payment_fields={"wallet": wallet.id, "current_attempt_id": attempt.id, "last_error": None,
+                            "attempts_count": payment.attempts_count + 1,
+                            "next_action": self._next_action(payment, attempt, wallet, result) if waiting else None},
+            attempt_id=attempt.id, attempt_expected_status="starting",
+            attempt_fields={"status": target, "provider_ref": result.provider_ref,
+                            "next_check_at": self._first_check_at(wallet, target)})
+        if result.outcome is Outcome.SUCCEEDED:
+            return await self._succeed(payment, attempt.id)
+        return payment
 
     def _next_action(self, payment: Payment, attempt: Attempt, wallet: WalletInfo,
                      result: ProviderResult) -> dict[str, Any]:
@@ -106,43 +122,52 @@ class AttemptFlow:
         if result.outcome is Outcome.REQUIRES_APPROVAL:
             return {"type": "approve_in_wallet", "url": result.next_action_url, "expires_at": expires_at}
         return {"type": "enter_code", "code_length": wallet.code_length, "sent_to": attempt.account_hint,
-                "tries_left": self.service.settings.max_code_tries, "expires_at": expires_at}
+                "tries_left": self.settings.max_code_tries, "expires_at": expires_at,
+                "can_resend": wallet.can_resend_code, "resend_available_at": self._resend_available_at()}
+
+    def _resend_available_at(self) -> str:
+        return clock.iso_in(self.settings.code_resend_cooldown_s)
+
+    def _first_check_at(self, wallet: WalletInfo, status: str) -> str | None:
+        """The shopper holds a code wallet's next step; anything else the reconciler watches."""
+        if status == states.REQUIRES_CONFIRMATION and wallet.confirmation is ConfirmationStyle.ENTER_CODE:
+            return None
+        return clock.iso_in(self.check_after_s(wallet.id))
+
+    def check_after_s(self, wallet_id: str) -> float:
+        """How long to leave a provider alone before asking it for the status."""
+        return self.connectors[wallet_id].info.status_check_after_s * self.settings.provider_time_scale
 
     # -- confirm ----------------------------------------------------------------------
 
     async def confirm(self, payment: Payment, code: str) -> Payment:
         async with self.service.locks.hold(payment.id):
-            payment = await self.service.expire_if_due(await self.service.reload(payment))
-            states.check_move(payment.status, states.PROCESSING, "confirm")
-            action = payment.next_action or {}
-            if action.get("type") != "enter_code" or not payment.current_attempt_id:
-                raise InvalidState(payment.status, "enter a code for")
-            attempt = await self.service.store.get_attempt(payment.current_attempt_id)
-            assert attempt is not None and attempt.provider_ref
-            connector = self.connectors[attempt.wallet]
-            result = await self._call(connector.confirm, attempt.provider_ref, code)
-            return await self._record_confirm(payment, attempt, result)
+            payment, attempt = await self._awaiting_code(payment, "confirm")
+            try:
+                result = await self.connectors[attempt.wallet].confirm(attempt.provider_ref or "", code)
+            except (ProviderError, WalletUnavailable) as exc:
+                log.warning("%s confirm of %s failed: %s", attempt.wallet, attempt.id, exc)
+                raise ProviderUnavailable("The wallet provider is not answering; try again shortly.") from exc
+            if result.outcome is Outcome.WRONG_CODE:
+                return await self._wrong_code(payment, attempt)
+            if result.failure_code == "code_attempts_exceeded":
+                return await self._lock_out(payment, attempt)
+            return await self.apply_result(payment, attempt, result)
 
-    async def _record_confirm(self, payment: Payment, attempt: Attempt, result: ProviderResult) -> Payment:
-        if result.outcome is Outcome.WRONG_CODE:
-            return await self._wrong_code(payment, attempt)
-        if result.failure_code == "code_attempts_exceeded":
-            return await self._lock_out(payment, attempt)
-        if result.outcome in (Outcome.PROCESSING, Outcome.SUCCEEDED):
-            payment = await self.service.apply(
-                payment, states.PROCESSING, "confirm", payment_fields={"next_action": None},
-                attempt_id=attempt.id, attempt_expected_status="requires_confirmation",
-                attempt_fields={"status": "processing"})
-            return await self._settle(payment, attempt.id, result)
-        return await self.fail_attempt(payment, attempt.id, "requires_confirmation",
-                                       result.failure_code or "declined")
+    async def _awaiting_code(self, payment: Payment, action: str) -> tuple[Payment, Attempt]:
+        payment = await self.service.expire_if_due(await self.service.reload(payment))
+        states.check_move(payment.status, states.PROCESSING, action)
+        if (payment.next_action or {}).get("type") != "enter_code" or not payment.current_attempt_id:
+            raise InvalidState(payment.status, f"{action} a code for")
+        attempt = await self.store.get_attempt(payment.current_attempt_id)
+        assert attempt is not None and attempt.provider_ref
+        return payment, attempt
 
     async def _wrong_code(self, payment: Payment, attempt: Attempt) -> Payment:
-        max_tries = self.service.settings.max_code_tries
         tries = attempt.code_tries + 1
-        if tries >= max_tries:
+        if tries >= self.settings.max_code_tries:
             return await self._lock_out(payment, attempt)
-        tries_left = max_tries - tries
+        tries_left = self.settings.max_code_tries - tries
         await self.service.update_quietly(
             payment, payment_fields={"next_action": {**(payment.next_action or {}), "tries_left": tries_left}},
             attempt_id=attempt.id, attempt_expected_status="requires_confirmation",
@@ -151,42 +176,89 @@ class AttemptFlow:
                             param="code", extra={"tries_left": tries_left})
 
     async def _lock_out(self, payment: Payment, attempt: Attempt) -> Payment:
-        await self.fail_attempt(payment, attempt.id, "requires_confirmation", "code_attempts_exceeded")
+        await self.fail_attempt(payment, attempt, "code_attempts_exceeded")
         raise KopekError("Too many wrong codes; this attempt is over. Choose a wallet again.",
                          param="code", code="code_attempts_exceeded")
 
-    # -- endings ----------------------------------------------------------------------
+    # -- resend -----------------------------------------------------------------------
 
-    async def _settle(self, payment: Payment, attempt_id: str, result: ProviderResult) -> Payment:
-        """A provider that answers 'succeeded' at once finishes the payment right away."""
-        if result.outcome is not Outcome.SUCCEEDED:
+    async def resend(self, payment: Payment) -> Payment:
+        async with self.service.locks.hold(payment.id):
+            payment, attempt = await self._awaiting_code(payment, "resend")
+            if not self.connectors[attempt.wallet].info.can_resend_code or attempt.resends >= MAX_RESENDS:
+                raise KopekError("The code cannot be sent again; choose a wallet again if it never came.",
+                                 code="resend_limit")
+            available_at = (payment.next_action or {}).get("resend_available_at") or ""
+            if available_at > clock.now_iso():
+                wait_s = max(1, int((clock.from_iso(available_at) - clock.now()).total_seconds()) + 1)
+                raise RateLimited(f"Wait {wait_s} s before asking for the code again.", code="resend_too_soon",
+                                  extra={"retry_after_s": wait_s})
+            try:
+                await self.connectors[attempt.wallet].resend_code(attempt.provider_ref or "")
+            except (ProviderError, WalletUnavailable) as exc:
+                raise ProviderUnavailable("The wallet provider is not answering; try again shortly.") from exc
+            action = {**(payment.next_action or {}), "resend_available_at": self._resend_available_at(),
+                      "can_resend": attempt.resends + 1 < MAX_RESENDS}
+            return await self.service.update_quietly(
+                payment, payment_fields={"next_action": action}, attempt_id=attempt.id,
+                attempt_expected_status="requires_confirmation",
+                attempt_fields={"resends": attempt.resends + 1, "last_resend_at": clock.now_iso()})
+
+    # -- what the provider says -------------------------------------------------------
+
+    async def apply_result(self, payment: Payment, attempt: Attempt, result: ProviderResult) -> Payment:
+        """Move the payment as the provider's word says. The caller holds the payment's lock
+        and passes fresh rows. Stale news (an attempt already final) changes nothing."""
+        outcome = result.outcome
+        if attempt.status == "failed" and attempt.failure_code == "interrupted" and outcome is Outcome.SUCCEEDED:
+            return await self._late_success(payment, attempt)
+        if attempt.status not in OPEN_ATTEMPT or payment.current_attempt_id != attempt.id:
             return payment
+        if outcome is Outcome.DECLINED:
+            return await self.fail_attempt(payment, attempt, result.failure_code or "declined")
+        if outcome in (Outcome.PROCESSING, Outcome.SUCCEEDED) and attempt.status == "requires_confirmation":
+            payment = await self.service.apply(
+                payment, states.PROCESSING, "process", payment_fields={"next_action": None},
+                attempt_id=attempt.id, attempt_expected_status="requires_confirmation",
+                attempt_fields={"status": "processing",
+                                "next_check_at": clock.iso_in(self.check_after_s(attempt.wallet))})
+        if outcome is Outcome.SUCCEEDED:
+            return await self._succeed(payment, attempt.id)
+        return payment
+
+    async def _succeed(self, payment: Payment, attempt_id: str) -> Payment:
         return await self.service.apply(payment, states.SUCCEEDED, "complete", attempt_id=attempt_id,
                                         attempt_expected_status="processing",
-                                        attempt_fields={"status": "succeeded"})
+                                        attempt_fields={"status": "succeeded", "next_check_at": None})
 
-    async def fail_attempt(self, payment: Payment, attempt_id: str, attempt_status: str, reason: str, *,
+    async def _late_success(self, payment: Payment, attempt: Attempt) -> Payment:
+        """An attempt cut off by a restart succeeded at the provider after all: the money moved."""
+        if payment.status != states.REQUIRES_WALLET:
+            log.error("attempt %s succeeded at the provider after the payment moved on (%s): review it",
+                      attempt.id, payment.status)
+            await self.store.update_attempt(attempt.id, "failed", {"needs_review": "paid_after_interruption"})
+            return payment
+        payment = await self.service.apply(
+            payment, states.PROCESSING, "process", payment_fields={"current_attempt_id": attempt.id,
+                                                                   "wallet": attempt.wallet, "last_error": None},
+            attempt_id=attempt.id, attempt_expected_status="failed",
+            attempt_fields={"status": "processing", "failure_code": None})
+        return await self._succeed(payment, attempt.id)
+
+    async def fail_attempt(self, payment: Payment, attempt: Attempt, reason: str, *,
                            counts_attempt: bool = False, provider_ref: str | None = None) -> Payment:
         """The attempt is over: back to choosing a wallet, or failed when no attempts remain."""
         used = payment.attempts_count + (1 if counts_attempt else 0)
-        target = states.FAILED if used >= self.service.settings.max_attempts_per_payment else states.REQUIRES_WALLET
+        target = states.FAILED if used >= self.settings.max_attempts_per_payment else states.REQUIRES_WALLET
         error = {"code": reason, "message": FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES["declined"])}
-        attempt_fields: dict[str, Any] = {"status": "failed", "failure_code": reason}
+        attempt_fields: dict[str, Any] = {"status": "failed", "failure_code": reason, "next_check_at": None}
         if provider_ref:
             attempt_fields["provider_ref"] = provider_ref
         return await self.service.apply(
             payment, target, "fail an attempt of",
             payment_fields={"next_action": None, "last_error": error, "attempts_count": used,
-                            "current_attempt_id": attempt_id},
-            attempt_id=attempt_id, attempt_expected_status=attempt_status, attempt_fields=attempt_fields)
-
-    @staticmethod
-    async def _call(method: Any, *args: Any) -> ProviderResult:
-        try:
-            return await method(*args)
-        except ProviderError as exc:
-            log.warning("provider call %s failed: %s", getattr(method, "__qualname__", method), exc)
-            raise ProviderUnavailable("The wallet provider is not answering; try again shortly.") from exc
+                            "current_attempt_id": attempt.id},
+            attempt_id=attempt.id, attempt_expected_status=attempt.status, attempt_fields=attempt_fields)
 
 
 def validate_details(wallet: WalletInfo, details: dict[str, str]) -> dict[str, str]:

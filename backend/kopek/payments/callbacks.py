@@ -1,8 +1,8 @@
 """Provider notifications: verify over the raw bytes, then apply at most once.
 
 A callback that fails verification, names an unknown attempt, or disagrees with the
-attempt's amount never changes state. A duplicate finds the attempt already final and
-is acknowledged without effect, so providers stop resending it.
+attempt's amount never changes state. A duplicate or stale one finds the attempt already
+past it and is acknowledged without effect, so providers stop resending it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import logging
 from typing import Mapping
 
 from kopek.errors import KopekError, NotFound
-from kopek.payments import states
 from kopek.payments.attempts import AttemptFlow
-from kopek.providers.contract import BadSignature, CallbackEvent, CallbackReply, Outcome, ProviderError
+from kopek.payments.reconciler import Reconciler
+from kopek.providers.contract import BadSignature, CallbackEvent, CallbackReply, ProviderError, ProviderResult
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,10 @@ class BadCallbackSignature(KopekError):
 
 
 class CallbackReceiver:
-    def __init__(self, flow: AttemptFlow) -> None:
+    def __init__(self, flow: AttemptFlow, reconciler: Reconciler) -> None:
         self.flow = flow
-        self.service = flow.service
-        self.store = flow.service.store
+        self.reconciler = reconciler
+        self.store = flow.store
 
     async def receive(self, wallet: str, body: bytes, headers: Mapping[str, str]) -> CallbackReply:
         connector = self.flow.connectors.get(wallet)
@@ -48,7 +48,8 @@ class CallbackReceiver:
             event = connector.parse_callback(body, headers)
         except BadSignature as exc:
             await self._record(wallet, digest, None, False, "bad_signature")
-            log.warning("%s callback with a bad signature ignored", wallet)
+            log.warning("%s callback with a bad signature ignored; asking the provider instead", wallet)
+            await self.reconciler.check_soon(wallet)
             raise BadCallbackSignature("signature does not verify") from exc
         except (ProviderError, ValueError) as exc:
             await self._record(wallet, digest, None, False, "malformed")
@@ -62,34 +63,28 @@ class CallbackReceiver:
         return connector.callback_reply(accepted=True)
 
     async def _apply(self, wallet: str, event: CallbackEvent) -> str:
-        attempt = await self.store.find_attempt_by_ref(wallet, event.provider_ref)
-        if attempt is None or attempt.id != event.attempt_id:
+        attempt = await self.store.get_attempt(event.attempt_id)
+        if attempt is None or attempt.wallet != wallet:
             raise NotFound("callback for an unknown attempt", code="unknown_attempt")
-        async with self.service.locks.hold(attempt.payment_id):
+        async with self.flow.service.locks.hold(attempt.payment_id):
             payment = await self.store.get_payment(attempt.payment_id)
             attempt = await self.store.get_attempt(attempt.id)
             assert payment is not None and attempt is not None
-            if (event.amount, event.currency) != (payment.amount, payment.currency):
-                log.error("%s callback for %s disagrees on amount: %s %s", wallet, attempt.id,
-                          event.amount, event.currency)
-                raise CallbackRejected("amount or currency differs from the attempt's",
-                                       code="amount_mismatch")
-            if attempt.status in ("succeeded", "failed") or payment.status in states.TERMINAL:
-                return "duplicate"
-            if attempt.status != "processing" or payment.status != states.PROCESSING:
-                # Not acknowledged, so the provider sends it again once the payment has caught up.
-                log.warning("%s callback for %s arrived in state %s/%s; asking the provider to resend",
-                            wallet, attempt.id, payment.status, attempt.status)
-                raise CallbackOutOfOrder(f"the attempt is {attempt.status}; send this again later",
+            if attempt.status == "starting":
+                # Not acknowledged: the provider sends it again once the start is recorded.
+                raise CallbackOutOfOrder("the attempt is still starting; send this again later",
                                          code="callback_out_of_order")
-            if event.outcome is Outcome.SUCCEEDED:
-                await self.service.apply(payment, states.SUCCEEDED, "complete", attempt_id=attempt.id,
-                                         attempt_expected_status="processing",
-                                         attempt_fields={"status": "succeeded"})
-                return "succeeded"
-            await self.flow.fail_attempt(payment, attempt.id, "processing", event.failure_code or "declined")
-            return "failed"
+            if attempt.provider_ref not in (None, event.provider_ref):
+                raise NotFound("callback for an unknown provider operation", code="unknown_attempt")
+            if (event.amount, event.currency) != (payment.amount, payment.currency):
+                log.error("%s callback for %s says %s %s, not %s %s: flagged for review", wallet, attempt.id,
+                          event.amount, event.currency, payment.amount, payment.currency)
+                await self.store.update_attempt(attempt.id, attempt.status, {"needs_review": "amount_mismatch"})
+                raise CallbackRejected("amount or currency differs from the attempt's", code="amount_mismatch")
+            updated = await self.flow.apply_result(payment, attempt, ProviderResult(
+                event.outcome, event.provider_ref, failure_code=event.failure_code, raw_status=event.raw_status))
+            return "applied" if updated.last_seq != payment.last_seq else "no_change"
 
     async def _record(self, wallet: str, digest: str, ref: str | None, verified: bool, result: str) -> None:
         await self.store.record_callback(wallet=wallet, body_sha256=digest, provider_ref=ref,
-                                             verified=verified, result=result)
+                                         verified=verified, result=result)

@@ -25,6 +25,15 @@ class StrictInteger(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false, and nothing that merely looks like them (0, "no")."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: send true or false.")
+        return value
+
+
 class Currency(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs).upper()
@@ -81,6 +90,10 @@ class ConfirmSchema(Schema):
 
 class EmptySchema(Schema):
     pass
+
+
+class WalletUpdateSchema(Schema):
+    enabled = StrictBoolean(required=True)
 
 
 # -- responses (documentation; the objects are built in payments/views.py) -------------
@@ -159,6 +172,8 @@ class WalletLimitSchema(Schema):
 class WalletSchema(Schema):
     id = fields.String()
     object = fields.String()
+    enabled = fields.Boolean(metadata={"description": "Whether this merchant offers it"})
+    available = fields.Boolean(metadata={"description": "False while its provider keeps failing"})
     name = fields.Dict(keys=fields.String(), values=fields.String())
     confirmation = fields.String()
     code_length = fields.Integer(allow_none=True)

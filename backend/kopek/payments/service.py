@@ -7,7 +7,7 @@ guarded change with its event and outbox row, and then tells live subscribers.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from kopek import clock
 from kopek.errors import AuthenticationFailed, Conflict, InvalidRequest, InvalidState, NotFound
@@ -26,11 +26,13 @@ log = logging.getLogger(__name__)
 
 class PaymentService:
     def __init__(self, *, store: SqliteStore, hub: LiveHub, settings: Settings,
-                 wallets: dict[str, WalletInfo], instance_key: bytes) -> None:
+                 wallets: dict[str, WalletInfo], instance_key: bytes,
+                 is_available: Callable[[str], bool] = lambda wallet_id: True) -> None:
         self.store = store
         self.hub = hub
         self.settings = settings
         self.wallets = wallets
+        self.is_available = is_available
         self.locks = KeyedLocks()
         self._instance_key = instance_key
 
@@ -74,7 +76,8 @@ class PaymentService:
     # -- shop server use cases --------------------------------------------------------
 
     async def create(self, *, merchant_id: str, livemode: bool, data: dict[str, Any]) -> Payment:
-        allowed = self._check_wallets(data["wallets"], data["amount"], data["currency"])
+        disabled = await self.store.disabled_wallets(merchant_id)
+        allowed = self._check_wallets(data["wallets"], data["amount"], data["currency"], disabled)
         created = clock.now_iso()
         ttl_s = data["expires_in"] or self.settings.payment_ttl_s
         payment = Payment(
@@ -94,12 +97,17 @@ class PaymentService:
         self.hub.publish(event)
         return stored
 
-    def _check_wallets(self, requested: list[str] | None, amount: int, currency: str) -> tuple[str, ...] | None:
+    def _check_wallets(self, requested: list[str] | None, amount: int, currency: str,
+                       disabled: frozenset[str]) -> tuple[str, ...] | None:
         for wallet_id in requested or ():
             if wallet_id not in self.wallets:
                 raise InvalidRequest(f"unknown wallet {wallet_id!r}; see GET /v1/wallets",
                                      param="wallets", code="wallet_unknown")
-        candidates = [self.wallets[w] for w in requested] if requested else list(self.wallets.values())
+            if wallet_id in disabled:
+                raise InvalidRequest(f"wallet {wallet_id!r} is disabled for this merchant",
+                                     param="wallets", code="wallet_disabled")
+        names = requested or [w for w in self.wallets if w not in disabled]
+        candidates = [self.wallets[w] for w in names]
         if not any(wallet.accepts(amount, currency) for wallet in candidates):
             raise InvalidRequest(self._limits_message(candidates, amount, currency),
                                  param="amount", code="amount_outside_wallet_limits")
@@ -155,10 +163,13 @@ class PaymentService:
             raise NotFound(f"no such payment: {payment_id}")
         return payment
 
-    def offered_wallets(self, payment: Payment) -> list[WalletInfo]:
+    async def offered_wallets(self, payment: Payment) -> list[tuple[WalletInfo, bool]]:
+        """The wallets this payment may use, each with whether its provider is up right now."""
+        disabled = await self.store.disabled_wallets(payment.merchant_id)
         names = payment.allowed_wallets or tuple(self.wallets)
-        return [self.wallets[name] for name in names
-                if name in self.wallets and self.wallets[name].accepts(payment.amount, payment.currency)]
+        offered = [self.wallets[name] for name in names if name in self.wallets and name not in disabled]
+        return [(wallet, self.is_available(wallet.id)) for wallet in offered
+                if wallet.accepts(payment.amount, payment.currency)]
 
     # -- expiry -----------------------------------------------------------------------
 

@@ -104,7 +104,7 @@ class AttemptRequest:
     amount: int
     currency: str
     description: str
-    details: Mapping[str, str]          # the wallet's form values, already validated
+    details: Mapping[str, str] = field(repr=False)  # the form values, validated; may hold a PIN
     callback_url: str                   # where the provider must send its notification
 
 

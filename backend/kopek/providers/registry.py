@@ -8,14 +8,15 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from kopek.providers import webmoney
+from kopek.providers import eport, kreditpilot, webmoney, yandex_dengi
 from kopek.providers.contract import Connector, WalletInfo
 from kopek.providers.plugin import SimulatorContext, WalletPlugin
 from kopek.providers.sandbox.magic import example_accounts
 from kopek.settings import Settings
 
 
-PLUGINS: dict[str, WalletPlugin] = {plugin.info.id: plugin for plugin in (webmoney.PLUGIN,)}
+PLUGINS: dict[str, WalletPlugin] = {plugin.info.id: plugin for plugin in (
+    webmoney.PLUGIN, yandex_dengi.PLUGIN, eport.PLUGIN, kreditpilot.PLUGIN)}
 WALLETS: dict[str, WalletInfo] = {wallet_id: plugin.info for wallet_id, plugin in PLUGINS.items()}
 
 

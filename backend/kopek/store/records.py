@@ -63,6 +63,11 @@ class Attempt:
     failure_message: str | None
     created_at: str
     updated_at: str
+    next_check_at: str | None = None
+    checks: int = 0
+    resends: int = 0
+    last_resend_at: str | None = None
+    needs_review: str | None = None
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,39 @@ class SqliteStore:
             "SELECT * FROM attempts WHERE wallet=? AND provider_ref=?", (wallet, provider_ref))
         return None if row is None else _attempt(row)
 
+    async def attempts_due_for_check(self, now_iso: str, limit: int) -> list[Attempt]:
+        rows = await self._fetchall(
+            "SELECT * FROM attempts WHERE status IN ('requires_confirmation', 'processing') "
+            "AND next_check_at IS NOT NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?",
+            (now_iso, limit))
+        return [_attempt(row) for row in rows]
+
+    async def check_open_attempts_now(self, wallet: str) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE attempts SET next_check_at=? WHERE wallet=? AND status IN "
+                "('requires_confirmation', 'processing') AND next_check_at IS NOT NULL", (clock.now_iso(), wallet))
+
+    async def attempts_starting_before(self, cutoff_iso: str, limit: int) -> list[Attempt]:
+        rows = await self._fetchall(
+            "SELECT * FROM attempts WHERE status='starting' AND created_at < ? ORDER BY created_at LIMIT ?",
+            (cutoff_iso, limit))
+        return [_attempt(row) for row in rows]
+
+    # -- merchant wallets -------------------------------------------------------------
+
+    async def disabled_wallets(self, merchant_id: str) -> frozenset[str]:
+        rows = await self._fetchall(
+            "SELECT wallet FROM merchant_wallets WHERE merchant_id=? AND enabled=0", (merchant_id,))
+        return frozenset(row[0] for row in rows)
+
+    async def set_wallet_enabled(self, merchant_id: str, wallet: str, enabled: bool) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO merchant_wallets VALUES (?, ?, ?, ?) ON CONFLICT (merchant_id, wallet) "
+                "DO UPDATE SET enabled=excluded.enabled, updated_at=excluded.updated_at",
+                (merchant_id, wallet, int(enabled), clock.now_iso()))
+
     # -- provider callbacks -----------------------------------------------------------
 
     async def record_callback(self, *, wallet: str, body_sha256: str, provider_ref: str | None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from kopek import keys
-from kopek.payments.schemas import EventsQuerySchema, PaymentCreateSchema, PaymentListQuerySchema
+from kopek.errors import NotFound
+from kopek.payments.schemas import EventsQuerySchema, PaymentCreateSchema, PaymentListQuerySchema, WalletUpdateSchema
 from kopek.payments.views import event_object
 from kopek.providers.contract import WalletInfo
 from kopek.web.requests import authenticate, read_json, read_query
@@ -59,9 +60,28 @@ async def payment_events(request: web.Request) -> web.Response:
 
 @routes.get("/v1/wallets")
 async def list_wallets(request: web.Request) -> web.Response:
-    await authenticate(request)
-    wallets = request.app[keys.PAYMENTS].wallets.values()
-    return web.json_response({"object": "list", "data": [wallet_object(w) for w in wallets]})
+    api_key = await authenticate(request)
+    return web.json_response({"object": "list", "data": await _merchant_wallets(request, api_key.merchant_id)})
+
+
+@routes.post("/v1/wallets/{id}")
+async def update_wallet(request: web.Request) -> web.Response:
+    """Enable or disable a wallet for this merchant: {"enabled": false}."""
+    api_key = await authenticate(request)
+    data = await read_json(request, WalletUpdateSchema())
+    wallet_id = request.match_info["id"]
+    if wallet_id not in request.app[keys.PAYMENTS].wallets:
+        raise NotFound(f"no such wallet: {wallet_id}", param="id")
+    await request.app[keys.STORE].set_wallet_enabled(api_key.merchant_id, wallet_id, data["enabled"])
+    wallets = await _merchant_wallets(request, api_key.merchant_id)
+    return web.json_response(next(w for w in wallets if w["id"] == wallet_id))
+
+
+async def _merchant_wallets(request: web.Request, merchant_id: str) -> list[dict[str, object]]:
+    service = request.app[keys.PAYMENTS]
+    disabled = await request.app[keys.STORE].disabled_wallets(merchant_id)
+    return [{**wallet_object(w), "enabled": w.id not in disabled, "available": service.is_available(w.id)}
+            for w in service.wallets.values()]
 
 
 def wallet_object(wallet: WalletInfo) -> dict[str, object]:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.errors import AuthenticationFailed, InvalidRequest, KopekError, RateLimited
-from kopek.payments.schemas import AttemptCreateSchema, ConfirmSchema, EventsQuerySchema
+from kopek.payments.schemas import AttemptCreateSchema, ConfirmSchema, EmptySchema, EventsQuerySchema
 from kopek.payments.views import checkout_view, event_object
 from kopek.store.records import Payment
 from kopek.web.api import wallet_object
@@ -34,17 +34,17 @@ async def checkout_payment(request: web.Request, secret: str | None = None) -> P
         raise
 
 
-def checkout_state(request: web.Request, payment: Payment) -> dict[str, object]:
+async def checkout_state(request: web.Request, payment: Payment) -> dict[str, object]:
     service = request.app[keys.PAYMENTS]
     return {"payment": checkout_view(service.snapshot(payment)),
-            "wallets": [wallet_object(w) for w in service.offered_wallets(payment)],
+            "wallets": [{**wallet_object(w), "available": up} for w, up in await service.offered_wallets(payment)],
             "seq": payment.last_seq}
 
 
 @routes.get("/v1/checkout/{id}")
 async def get_checkout(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    return web.json_response(checkout_state(request, payment))
+    return web.json_response(await checkout_state(request, payment))
 
 
 @routes.post("/v1/checkout/{id}/attempts")
@@ -64,6 +64,14 @@ async def confirm(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
     data = await read_json(request, ConfirmSchema())
     payment = await request.app[keys.ATTEMPTS].confirm(payment, data["code"])
+    return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
+
+
+@routes.post("/v1/checkout/{id}/resend")
+async def resend(request: web.Request) -> web.Response:
+    payment = await checkout_payment(request)
+    await read_json(request, EmptySchema())
+    payment = await request.app[keys.ATTEMPTS].resend(payment)
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
 

@@ -22,7 +22,9 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
     ("post", "/v1/payments/{id}/cancel", "Cancel a payment", None, 200, schemas.PaymentSchema),
     ("get", "/v1/payments/{id}/events", "A payment's events in seq order", schemas.EventsQuerySchema, 200,
      schemas.EventListSchema),
-    ("get", "/v1/wallets", "The wallets enabled for this merchant", None, 200, schemas.WalletListSchema),
+    ("get", "/v1/wallets", "Every wallet, with whether this merchant enabled it", None, 200, schemas.WalletListSchema),
+    ("post", "/v1/wallets/{id}", "Enable or disable a wallet for this merchant", schemas.WalletUpdateSchema, 200,
+     schemas.WalletSchema),
 ]
 
 

@@ -11,13 +11,15 @@ from aiohttp import web
 from kopek import keys
 from kopek.errors import InvalidRequest
 from kopek.money import Money
-from kopek.providers.webmoney.simulator import MAGIC_ACCOUNTS
+from kopek.providers.registry import PLUGINS
+from kopek.providers.sandbox.magic import MAGIC_ROWS
 from kopek.web.csp import page_csp
 
 routes = web.RouteTableDef()
 DEFAULT_AMOUNT = 500  # 5 roubles
-MAGIC_WALLETS = [{"account": m.account, "outcome_en": m.result_en, "outcome_ru": m.result_ru}
-                 for m in MAGIC_ACCOUNTS]
+MAGIC_WALLETS = [{"name": plugin.info.name_en, "accounts": {row.ending: plugin.example_account(row.ending)
+                                                              for row in MAGIC_ROWS}}
+                 for plugin in PLUGINS.values()]
 
 
 def _locale(request: web.Request) -> str:
@@ -40,7 +42,7 @@ async def sandbox_page(request: web.Request) -> web.Response:
     response = aiohttp_jinja2.render_template("sandbox.html", request, {
         "locale": _locale(request), "kopek_js_url": f"{settings.public_base_url}/v1/kopek.js",
         "client_secret": service.client_secret(payment), "payment": service.public(payment),
-        "amount_display": str(Money(payment.currency, payment.amount)), "magic_wallets": MAGIC_WALLETS,
+        "amount_display": str(Money(payment.currency, payment.amount)), "magic_wallets": MAGIC_WALLETS, "magic_rows": MAGIC_ROWS,
         "phone_url": "/sandbox/phone", "static_base": "/static/widget"})
     response.headers["Content-Security-Policy"] = page_csp(settings.public_base_url)
     response.headers["Cache-Control"] = "no-store"

@@ -1,5 +1,6 @@
 """A simulator that "never answers" waits here, and is released when the simulator shuts down,
-so a stalled request never holds up a server's shutdown."""
+so a stalled request never holds up a server's shutdown. Release it in `on_shutdown`: by
+cleanup time aiohttp has already waited (up to 60 s) for open requests to finish."""
 
 from __future__ import annotations
 

@@ -2,14 +2,14 @@
 
 from kopek.providers.plugin import WalletPlugin
 from kopek.providers.webmoney.connector import INFO, WebMoneyConnector, WebMoneyCredentials
-from kopek.providers.webmoney.simulator import create_simulator_app
+from kopek.providers.webmoney.simulator import create_simulator_app, example_account
 
 PLUGIN = WalletPlugin(
     info=INFO,
     build_connector=lambda base_url, settings, http: WebMoneyConnector(
         base_url=base_url, credentials=WebMoneyCredentials.from_settings(settings), http=http,
         timeout_s=settings.provider_timeout_s),
-    build_simulator=lambda context: create_simulator_app(phone=context.phone, time_scale=context.time_scale),
-    example_account=lambda ending: f"R1000000000{ending}",
+    build_simulator=create_simulator_app,
+    example_account=example_account,
     example_details=lambda account: {"account": account},
 )

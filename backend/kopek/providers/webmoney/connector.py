@@ -1,16 +1,22 @@
 """The WebMoney connector: X20 over HTTP (see protocol.py for the mapping and its assumptions).
 
 Flow: `start` sends XMLTransRequest, WebMoney texts a code to the shopper (REQUIRES_CODE);
-`confirm` relays the code with XMLTransConfirm (PROCESSING: the result comes by the
-Result URL notification); `fetch_status` asks XMLTransGet; `parse_callback` verifies the
-notification's LMI_HASH over the raw form fields.
+`resend_code` asks XMLTransResend to text the same code again; `confirm` relays the code
+with XMLTransConfirm (PROCESSING: the result comes by the Result URL notification);
+`fetch_status` asks XMLTransGet; `parse_callback` verifies the notification's LMI_HASH over
+the raw form fields.
+
+Requests go through `kopek.providers.http.post`. XMLTransRequest (idempotent by
+lmi_payment_no) and XMLTransGet are retried on 5xx, timeouts and connection errors.
+XMLTransConfirm and XMLTransResend are sent once: a retried confirm could relay a code
+twice, and a retried resend could text it twice.
 
 - `lmi_payment_no` is the attempt id, so the notification's LMI_PAYMENT_NO is the attempt id.
 - The payment id travels in the extension element `kopek_payment_id`, and the attempt's
   callback_url in `kopek_result_url`. The real service ignores both and posts to the Result
   URL configured for the purse, which must then point at Kopek's callback endpoint.
 - `provider_ref` is "<payee purse>:<wminvoiceid>", because confirm and status need both.
-  It is "" when WebMoney created no invoice (a decline at start).
+  It is None when WebMoney created no invoice (a decline at start).
 - The code is relayed and never logged; no error message includes a request body.
 """
 
@@ -28,6 +34,7 @@ from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome,
     ProviderError, ProviderResult, WalletField, WalletInfo, WalletLimits,
 )
+from kopek.providers.http import post
 from kopek.providers.webmoney import protocol
 from kopek.settings import Settings
 
@@ -56,6 +63,7 @@ INFO = WalletInfo(
         WalletLimits("EUR", 1, 20_000),
     ),
     code_length=6,
+    can_resend_code=True,
 )
 
 ENV_PREFIX = "KOPEK_WEBMONEY_"
@@ -115,7 +123,7 @@ class WebMoneyConnector:
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._http = http
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout_s = timeout_s
 
     async def start(self, request: AttemptRequest) -> ProviderResult:
         purse = self._credentials.purse_for(request.currency)
@@ -127,9 +135,9 @@ class WebMoneyConnector:
             description=request.description, account=request.details["account"],
             payment_id=request.payment_id, result_url=request.callback_url,
         )
-        response = await self._post("XMLTransRequest.asp", body)
+        response = await self._post("XMLTransRequest.asp", body, retry=True)
         mapped = protocol.resolve_retval(protocol.TRANS_REQUEST_RETVALS, response, "XMLTransRequest")
-        ref = protocol.provider_ref(purse, response.invoice_id) if response.invoice_id else ""
+        ref = protocol.provider_ref(purse, response.invoice_id) if response.invoice_id else None
         if mapped.outcome is Outcome.REQUIRES_CODE and not ref:
             raise ProviderError("WebMoney XMLTransRequest succeeded without a wminvoiceid")
         return _result(mapped, ref, response)
@@ -137,15 +145,22 @@ class WebMoneyConnector:
     async def confirm(self, provider_ref: str, code: str) -> ProviderResult:
         purse, invoice_id = protocol.split_provider_ref(provider_ref)
         body = protocol.trans_confirm_xml(self._credentials, purse=purse, invoice_id=invoice_id, code=code)
-        response = await self._post("XMLTransConfirm.asp", body)
+        response = await self._post("XMLTransConfirm.asp", body, retry=False)
         mapped = protocol.resolve_retval(protocol.TRANS_CONFIRM_RETVALS, response, "XMLTransConfirm")
         return _result(mapped, provider_ref, response)
 
     async def fetch_status(self, provider_ref: str) -> ProviderResult:
         purse, invoice_id = protocol.split_provider_ref(provider_ref)
         body = protocol.trans_get_xml(self._credentials, purse=purse, invoice_id=invoice_id)
-        response = await self._post("XMLTransGet.asp", body)
+        response = await self._post("XMLTransGet.asp", body, retry=True)
         return _result(protocol.resolve_status(response), provider_ref, response)
+
+    async def resend_code(self, provider_ref: str) -> None:
+        """Text the same code again; raises ProviderError once the resends are used up."""
+        purse, invoice_id = protocol.split_provider_ref(provider_ref)
+        body = protocol.trans_resend_xml(self._credentials, purse=purse, invoice_id=invoice_id)
+        response = await self._post("XMLTransResend.asp", body, retry=False)
+        protocol.resolve_retval(protocol.TRANS_RESEND_RETVALS, response, "XMLTransResend")
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
         note = protocol.verify_notification(body, self._credentials.notify_secret)
@@ -168,33 +183,17 @@ class WebMoneyConnector:
         # WebMoney treats anything but "YES" as a failed delivery and tries again.
         return CallbackReply(status=200, body=b"YES") if accepted else CallbackReply(status=400, body=b"NO")
 
-    async def _post(self, endpoint: str, body: bytes) -> protocol.X20Response:
-        url = f"{self._base_url}/{endpoint}"
-        try:
-            async with self._http.post(url, data=body, timeout=self._timeout,
-                                       headers={"Content-Type": "text/xml; charset=utf-8"}) as resp:
-                if not 200 <= resp.status < 300:
-                    raise ProviderError(f"WebMoney {endpoint} answered HTTP {resp.status}")
-                answer = await _read_bounded(resp, endpoint)
-        except TimeoutError:
-            raise ProviderError(f"WebMoney {endpoint} did not answer within {self._timeout.total} s") from None
-        except aiohttp.ClientError as exc:
-            raise ProviderError(f"WebMoney {endpoint} is unreachable: {type(exc).__name__}: {exc}") from None
+    async def _post(self, endpoint: str, body: bytes, *, retry: bool) -> protocol.X20Response:
+        status, answer = await post(self._http, f"{self._base_url}/{endpoint}", body, retry=retry,
+                                    content_type="text/xml; charset=utf-8", timeout_s=self._timeout_s)
+        if not 200 <= status < 300:
+            raise ProviderError(f"WebMoney {endpoint} answered HTTP {status}")
         response = protocol.parse_response(answer)
         log.debug("webmoney %s retval=%s", endpoint, response.retval)
         return response
 
 
-async def _read_bounded(resp: aiohttp.ClientResponse, endpoint: str) -> bytes:
-    answer = bytearray()
-    async for chunk in resp.content.iter_chunked(16 * 1024):
-        answer += chunk
-        if len(answer) > protocol.MAX_BODY_BYTES:
-            raise ProviderError(f"WebMoney {endpoint} answered more than {protocol.MAX_BODY_BYTES} bytes")
-    return bytes(answer)
-
-
-def _result(mapped: protocol.Mapped, ref: str, response: protocol.X20Response) -> ProviderResult:
+def _result(mapped: protocol.Mapped, ref: str | None, response: protocol.X20Response) -> ProviderResult:
     failed = mapped.outcome is Outcome.DECLINED
     return ProviderResult(
         outcome=mapped.outcome,

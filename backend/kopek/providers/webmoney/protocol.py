@@ -14,6 +14,10 @@ X18-style status query and the Merchant "Result URL" notification. What X20 real
 - `XMLTransConfirm.asp` takes wmid, lmi_payee_purse, `lmi_wminvoiceid` and
   `lmi_clientnumber_code` (the code the shopper received), signed over
   wmid + lmi_payee_purse + lmi_wminvoiceid + lmi_clientnumber_code + secret_key.
+- `XMLTransResend.asp` is this model's extension (X20 has no resend): wmid,
+  lmi_payee_purse and `lmi_wminvoiceid`, signed like confirm without the code (wmid +
+  lmi_payee_purse + lmi_wminvoiceid + secret_key). It texts the same code again, at most
+  `MAX_RESENDS` times per invoice.
 - `XMLTransGet.asp` (X18) looks a payment up: wmid, lmi_payee_purse, lmi_payment_no,
   `lmi_payment_no_type` (1 = the number is a wminvoiceid), signed over
   wmid + lmi_payee_purse + lmi_payment_no + secret_key.
@@ -30,6 +34,9 @@ Assumptions (where Kopek's model departs from, or guesses at, the real service):
 - Bodies are UTF-8, not windows-1251. `lmi_payment_no` is Kopek's attempt id (a string,
   where the real service wants an integer). `lmi_clientnumber_type` 4 means a purse (as
   in X21). `lmi_sms_type` is always 1 (SMS).
+- XMLTransRequest is idempotent by lmi_payee_purse + lmi_payment_no: repeating it with the
+  same fields answers the same invoice and texts no new code; the same number with other
+  fields is refused (retval -5).
 - Two extension elements ride along on XMLTransRequest: `kopek_payment_id` (so the
   sandbox phone can file the code under the payment) and `kopek_result_url` (the real
   service uses a Result URL preconfigured per purse; the sandbox takes it per request).
@@ -37,7 +44,11 @@ Assumptions (where Kopek's model departs from, or guesses at, the real service):
   `InvoiceState`), so a status fetch can report pending and failed payments too.
 - The real Merchant notifies only successful payments. Here the notification carries an
   extension field LMI_PAYMENT_STATE (paid / declined / insufficient_funds), hashed after
-  LMI_PAYER_WM, so failures arrive by callback as well.
+  LMI_PAYER_WM, so failures arrive by callback as well. A late or replayed notice may
+  carry the intermediate state `processing`, which maps to Outcome.PROCESSING.
+- XMLTransResend's concatenation equals XMLTransGet's for the same invoice id (X20's
+  field-concatenation scheme has no operation tag); the worst a replay could do is one
+  of the few bounded resends.
 - Concatenated-field hashing cannot tell where one field ends and the next begins, so
   after the hash verifies every field's format is checked strictly; a malformed field
   is treated as a bad signature.
@@ -74,6 +85,7 @@ TRANS_DATE_PATTERN = re.compile(r"[0-9]{8} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 # A purse's letter names its currency (WMR purses became WMP in 2018; both are roubles).
 PURSE_CURRENCIES: Mapping[str, str] = MappingProxyType({"R": "RUB", "P": "RUB", "Z": "USD", "E": "EUR"})
 
+MAX_RESENDS = 3
 SMS_TYPE_SMS = "1"
 PAYMENT_NO_TYPE_INVOICE = "1"
 MODE_TEST = "1"
@@ -143,6 +155,7 @@ TRANS_REQUEST_SIGNED = ("wmid", "lmi_payee_purse", "lmi_payment_no", "lmi_client
                         "lmi_clientnumber_type", SECRET)
 TRANS_CONFIRM_SIGNED = ("wmid", "lmi_payee_purse", "lmi_wminvoiceid", "lmi_clientnumber_code", SECRET)
 TRANS_GET_SIGNED = ("wmid", "lmi_payee_purse", "lmi_payment_no", SECRET)
+TRANS_RESEND_SIGNED = ("wmid", "lmi_payee_purse", "lmi_wminvoiceid", SECRET)
 NOTIFICATION_SIGNED = ("LMI_PAYEE_PURSE", "LMI_PAYMENT_AMOUNT", "LMI_PAYMENT_NO", "LMI_MODE",
                        "LMI_SYS_INVS_NO", "LMI_SYS_TRANS_NO", "LMI_SYS_TRANS_DATE", SECRET,
                        "LMI_PAYER_PURSE", "LMI_PAYER_WM", "LMI_PAYMENT_STATE")
@@ -228,6 +241,12 @@ def trans_confirm_xml(creds: MerchantCredentials, *, purse: str, invoice_id: str
     return to_xml("merchant.request", fields)
 
 
+def trans_resend_xml(creds: MerchantCredentials, *, purse: str, invoice_id: str) -> bytes:
+    fields = {"wmid": creds.wmid, "lmi_payee_purse": purse, "lmi_wminvoiceid": invoice_id}
+    fields["sha256"] = compute_hash(fields, TRANS_RESEND_SIGNED, creds.secret_key)
+    return to_xml("merchant.request", fields)
+
+
 def trans_get_xml(creds: MerchantCredentials, *, purse: str, invoice_id: str) -> bytes:
     fields = {
         "wmid": creds.wmid,
@@ -303,6 +322,7 @@ class Retval(enum.IntEnum):
     PAYMENT_DECLINED = 6
     INSUFFICIENT_FUNDS = 7
     NOT_AWAITING_CODE = 9       # the invoice is already confirmed or finished
+    RESENDS_EXHAUSTED = 10      # XMLTransResend: the code was already resent MAX_RESENDS times
 
 
 class InvoiceState(str, enum.Enum):
@@ -348,6 +368,15 @@ TRANS_CONFIRM_RETVALS: Mapping[int, Mapped | Refused] = MappingProxyType({
     Retval.NOT_AWAITING_CODE: Refused("invoice is not awaiting a code"),
 })
 
+TRANS_RESEND_RETVALS: Mapping[int, Mapped | Refused] = MappingProxyType({
+    Retval.OK: Mapped(Outcome.REQUIRES_CODE),
+    Retval.RESENDS_EXHAUSTED: Refused("the code was already resent as often as allowed"),
+    Retval.BAD_REQUEST: Refused("malformed request"),
+    Retval.BAD_SIGNATURE: Refused("request signature rejected"),
+    Retval.INVOICE_NOT_FOUND: Refused("invoice not found"),
+    Retval.NOT_AWAITING_CODE: Refused("invoice is not awaiting a code"),
+})
+
 # XMLTransGet: OK means "read <state>" (INVOICE_STATES); every other retval is a refusal.
 TRANS_GET_RETVALS: Mapping[int, Mapped | Refused] = MappingProxyType({
     Retval.BAD_REQUEST: Refused("malformed request"),
@@ -364,8 +393,9 @@ INVOICE_STATES: Mapping[str, Mapped] = MappingProxyType({
     InvoiceState.ATTEMPTS_EXCEEDED.value: Mapped(Outcome.DECLINED, "code_attempts_exceeded"),
 })
 
-# A notification only ever reports a final state.
+# A notification reports a final state, or (late, out of order) the intermediate one.
 NOTIFICATION_STATES: Mapping[str, Mapped] = MappingProxyType({
+    InvoiceState.PROCESSING.value: Mapped(Outcome.PROCESSING),
     InvoiceState.PAID.value: Mapped(Outcome.SUCCEEDED),
     InvoiceState.DECLINED.value: Mapped(Outcome.DECLINED, "declined"),
     InvoiceState.INSUFFICIENT_FUNDS.value: Mapped(Outcome.DECLINED, "insufficient_funds"),

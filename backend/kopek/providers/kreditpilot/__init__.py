@@ -1,0 +1,15 @@
+"""KreditPilot: prepaid cards charged by number and PIN, over signed JSON-RPC, and its sandbox simulator."""
+
+from kopek.providers.kreditpilot.connector import INFO, KreditPilotConnector, KreditPilotCredentials
+from kopek.providers.kreditpilot.simulator import create_simulator_app
+from kopek.providers.plugin import WalletPlugin
+
+PLUGIN = WalletPlugin(
+    info=INFO,
+    build_connector=lambda base_url, settings, http: KreditPilotConnector(
+        base_url=base_url, credentials=KreditPilotCredentials.from_settings(settings), http=http,
+        timeout_s=settings.provider_timeout_s),
+    build_simulator=lambda context: create_simulator_app(context),
+    example_account=lambda ending: f"70000000000000{ending}",
+    example_details=lambda account: {"card": account, "pin": "1234"},
+)
