@@ -6,7 +6,6 @@
 
   const STRINGS = {
     en: {
-      loading: 'Loading…',
       walletHeading: 'Pay with an e-wallet',
       walletLegend: 'Wallet',
       noWallets: 'No wallet can take this payment.',
@@ -25,6 +24,14 @@
       approveHeading: 'Approve in your wallet',
       approveText: 'Approve the payment in {wallet}. This page updates by itself.',
       openWallet: 'Open {wallet}',
+      continueHere: 'Continue in this window',
+      popupBlocked: 'Your browser blocked the wallet window.',
+      resend: 'Send the code again',
+      resendIn: 'Send again in {time}',
+      codeResent: 'Code sent again.',
+      resendLimit: 'The code cannot be sent again.',
+      showPin: 'Show PIN',
+      unavailable: 'Temporarily unavailable',
       processingHeading: 'Processing payment',
       processingText: 'Processing, this can take a few minutes.',
       elapsed: 'Elapsed: {time}',
@@ -48,7 +55,6 @@
       yourWallet: 'Your wallet',
     },
     ru: {
-      loading: 'Загрузка…',
       walletHeading: 'Оплата электронным кошельком',
       walletLegend: 'Кошелёк',
       noWallets: 'Нет кошельков, которые принимают этот платёж.',
@@ -67,6 +73,14 @@
       approveHeading: 'Подтвердите в кошельке',
       approveText: 'Подтвердите платёж в {wallet}. Страница обновится сама.',
       openWallet: 'Открыть {wallet}',
+      continueHere: 'Продолжить в этом окне',
+      popupBlocked: 'Браузер заблокировал окно кошелька.',
+      resend: 'Отправить код ещё раз',
+      resendIn: 'Отправить снова через {time}',
+      codeResent: 'Код отправлен ещё раз.',
+      resendLimit: 'Код больше нельзя отправить повторно.',
+      showPin: 'Показать PIN',
+      unavailable: 'Временно недоступен',
       processingHeading: 'Платёж обрабатывается',
       processingText: 'Обработка может занять несколько минут.',
       elapsed: 'Прошло: {time}',
@@ -91,7 +105,7 @@
     },
   };
 
-  // Why an attempt failed, by last_error.code; the server's English message is the fallback.
+  // Why an attempt failed, by last_error.code; else the server's message.
   const REASONS = {
     en: {
       declined: 'The wallet declined the payment.',
@@ -99,6 +113,8 @@
       wallet_not_found: 'No such wallet.',
       code_attempts_exceeded: 'Too many wrong codes.',
       provider_error: 'The wallet is not answering. Try again or choose another wallet.',
+      provider_timeout: 'The wallet did not answer in time.',
+      incorrect_pin: 'Wrong PIN.',
     },
     ru: {
       declined: 'Кошелёк отклонил платёж.',
@@ -106,6 +122,8 @@
       wallet_not_found: 'Такого кошелька нет.',
       code_attempts_exceeded: 'Слишком много неверных кодов.',
       provider_error: 'Кошелёк не отвечает. Попробуйте ещё раз или выберите другой кошелёк.',
+      provider_timeout: 'Кошелёк не ответил вовремя.',
+      incorrect_pin: 'Неверный PIN-код.',
     },
   };
 
@@ -131,7 +149,7 @@
     lastSeq: 0,              // newest event seq seen, from any source
     httpGen: 0,              // bumps on every HTTP answer that carries a payment
     busy: false,             // one request that changes the payment at a time
-    attemptKey: null,        // Idempotency-Key, reused only to resend the same details after a network error
+    attemptKey: null,        // Idempotency-Key; reused only to resend the same details after a network error
     attemptFingerprint: null,
     retryDismissed: false,   // the shopper has read the last error and chose "Try another wallet"
     notice: '',              // an error to show when the payment view carries no last_error
@@ -143,13 +161,17 @@
     syncing: false,
     resync: false,
     initTimer: 0,
+    popup: null,             // the approval window opened on Pay
+    popupNavigated: false,
+    popupBlocked: false,
+    resend: null,            // the code screen's resend control
   };
 
   const live = {started: false, stopped: false, socket: null, openedAt: 0, retryDelay: 1, retryTimer: 0, pollTimer: 0};
 
   start();
 
-  // ---- startup and the loader handshake -------------------------------------------------
+  // ---- startup and the loader handshake
 
   function start() {
     document.documentElement.lang = state.locale;
@@ -218,7 +240,7 @@
     else startLive();
   }
 
-  // ---- HTTP -----------------------------------------------------------------------------
+  // ---- HTTP
 
   async function api(method, path, body, idempotencyKey) {
     const headers = {
@@ -231,13 +253,7 @@
     const response = await fetch('/v1/checkout/' + encodeURIComponent(paymentId) + path, {
       method, headers, body: body ? JSON.stringify(body) : undefined, credentials: 'omit', cache: 'no-store',
     });
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (error) {
-      data = null;
-    }
-    data = data || {};
+    const data = (await response.json().catch(() => null)) || {};
     return {ok: response.ok, status: response.status, data, error: data.error || {}};
   }
 
@@ -276,16 +292,12 @@
     }
   }
 
+  // Not crypto.randomUUID: it needs a secure context.
   function newIdempotencyKey() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
   }
 
-  // ---- what the frame knows about the payment ---------------------------------------------
+  // ---- what the frame knows about the payment
 
   // An HTTP answer: show it at once, then catch up with the event stream so that the shop
   // hears every status (with its seq) before the terminal message.
@@ -328,7 +340,7 @@
     return Boolean(payment) && TERMINAL.includes(payment.status);
   }
 
-  // ---- live status: websocket, backoff, polling fallback ---------------------------------------
+  // ---- live status: websocket, backoff, polling fallback
 
   function startLive() {
     if (live.started) return;
@@ -449,23 +461,16 @@
     if (httpGen === state.httpGen && state.lastSeq <= newest) showPayment(result.data.payment, true);
   }
 
-  // ---- screens ----------------------------------------------------------------------------
+  // ---- screens
 
   function screenFor(payment) {
-    switch (payment.status) {
-      case 'requires_wallet':
-        return (payment.last_error || state.notice) && !state.retryDismissed ? 'retry' : 'wallet';
-      case 'requires_confirmation':
-        return payment.next_action && payment.next_action.type === 'enter_code' ? 'code' : 'approve';
-      case 'processing':
-      case 'succeeded':
-      case 'failed':
-      case 'canceled':
-      case 'expired':
-        return payment.status;
-      default:
-        return 'processing';
+    if (payment.status === 'requires_wallet') {
+      return (payment.last_error || state.notice) && !state.retryDismissed ? 'retry' : 'wallet';
     }
+    if (payment.status === 'requires_confirmation') {
+      return payment.next_action && payment.next_action.type === 'enter_code' ? 'code' : 'approve';
+    }
+    return isTerminal(payment) ? payment.status : 'processing';
   }
 
   const SCREENS = {
@@ -484,7 +489,8 @@
     const payment = state.payment;
     const name = screenFor(payment);
     const error = payment.last_error ? payment.last_error.message : state.notice;
-    const key = name + '|' + error;
+    const key = name + '|' + error + '|' + approveUrl();
+    syncPopup(name);
     if (key === state.screenKey) {
       updateScreen(name);
       return;
@@ -500,13 +506,20 @@
     if (name === 'code' && tries && action && typeof action.tries_left === 'number') {
       tries.textContent = t('triesLeft', {n: action.tries_left});
     }
+    if (name === 'code' && state.resend && action) setResendFrom(action);
   }
 
   function showScreen(screen) {
     const shopperIsHere = document.hasFocus();
     clearInterval(state.screenTimer);
+    state.screenTimer = 0;
+    state.resend = screen.resend || null;
     state.fieldRows = screen.rows || [];
     screenHolder.replaceChildren(screen.node);
+    if (screen.tick) {
+      screen.tick();
+      state.screenTimer = setInterval(screen.tick, 1000);
+    }
     // Move focus only inside a frame the shopper is using; otherwise just announce.
     if (shopperIsHere) {
       (screen.focus || screen.heading).focus();
@@ -545,11 +558,13 @@
   function walletScreen() {
     const screen = section('wallet', t('walletHeading'));
     const alert = alertNode();
-    if (!state.wallets.length) {
-      screen.node.append(h('p', {text: t('noWallets')}), alert, cancelButton(alert));
+    const fieldsBox = h('div', {className: 'kopek-fields'});
+    if (!usable(findWallet(state.walletId))) state.walletId = defaultWalletId(state.payment);
+    if (!state.walletId) {
+      const list = state.wallets.length ? walletChooser(fieldsBox) : null;
+      screen.node.append(list, h('p', {text: t('noWallets')}), alert, cancelButton(alert));
       return screen;
     }
-    const fieldsBox = h('div', {className: 'kopek-fields'});
     const submit = h('button', {
       type: 'submit', className: 'kopek-button kopek-button-primary', id: 'kopek-pay',
       text: t('pay', {amount: formatAmount(state.payment)}),
@@ -569,21 +584,24 @@
   function walletChooser(fieldsBox) {
     const fieldset = h('fieldset', {className: 'kopek-wallets'}, h('legend', {text: t('walletLegend')}));
     for (const wallet of state.wallets) {
+      const off = !usable(wallet);
       const radio = h('input', {
         type: 'radio', name: 'wallet', value: wallet.id, id: 'kopek-wallet-' + safeId(wallet.id),
-        checked: wallet.id === state.walletId,
+        checked: wallet.id === state.walletId, disabled: off,
         onchange: () => {
           state.walletId = wallet.id;
           state.fieldRows = renderFields(fieldsBox);
         },
       });
-      fieldset.append(h('label', {className: 'kopek-wallet'}, radio, h('span', {text: localized(wallet.name) || wallet.id})));
+      fieldset.append(h('label', {className: 'kopek-wallet', 'data-wallet': wallet.id},
+        radio, h('span', {text: localized(wallet.name) || wallet.id}),
+        off ? h('span', {className: 'kopek-wallet-note', text: t('unavailable')}) : null));
     }
     return fieldset;
   }
 
   function renderFields(box) {
-    const wallet = state.wallets.find((w) => w.id === state.walletId);
+    const wallet = findWallet(state.walletId);
     const built = (wallet && Array.isArray(wallet.fields) ? wallet.fields : []).map(fieldRow);
     box.replaceChildren(...built.map((b) => b.node));
     return built.map((b) => b.row);
@@ -593,13 +611,14 @@
   function fieldRow(field) {
     const id = 'kopek-field-' + safeId(field.name);
     const hintText = localized(field.hint);
+    const secret = field.type === 'password';
     const input = h('input', {
       id, name: field.name, type: inputType(field.type),
-      inputmode: field.type === 'number' ? 'numeric' : null,
+      inputmode: field.type === 'number' || (field.type !== 'tel' && digitsOnly(field.pattern)) ? 'numeric' : null,
       pattern: field.pattern || null,
       required: Boolean(field.required),
       placeholder: field.placeholder || null,
-      autocomplete: field.autocomplete || 'off',
+      autocomplete: secret ? 'off' : field.autocomplete || 'off',
       autocapitalize: 'off', spellcheck: 'false',
     });
     const hint = hintText ? h('p', {className: 'kopek-hint', id: id + '-hint', text: hintText}) : null;
@@ -610,7 +629,26 @@
     });
     setFieldError(row, '');
     const label = h('label', {for: id, text: localized(field.label) || field.name});
-    return {row, node: h('div', {className: 'kopek-field'}, label, input, hint, error)};
+    const control = secret ? h('div', {className: 'kopek-secret'}, input, revealButton(input)) : input;
+    return {row, node: h('div', {className: 'kopek-field'}, label, control, hint, error)};
+  }
+
+  function revealButton(input) {
+    const button = h('button', {
+      type: 'button', className: 'kopek-reveal', id: input.id + '-reveal', 'aria-controls': input.id,
+      'aria-pressed': 'false', text: t('showPin'),
+      onclick: () => {
+        const show = input.type === 'password';
+        input.type = show ? 'text' : 'password';
+        button.setAttribute('aria-pressed', show);
+      },
+    });
+    return button;
+  }
+
+  // e.g. "[0-9]{4}", "(?:\\d{4}|\\d{6})"
+  function digitsOnly(pattern) {
+    return Boolean(pattern) && !String(pattern).replace(/\[0-9\]|\\d|\{[\d,]+\}|\(\?:|[\d()+*?^$|]/g, '');
   }
 
   function inputType(type) {
@@ -646,6 +684,8 @@
 
   async function submitAttempt(button, alert) {
     if (state.busy) return;
+    const wallet = findWallet(state.walletId);
+    if (!usable(wallet)) return;
     const details = {};
     let firstInvalid = null;
     for (const row of state.fieldRows) {
@@ -659,13 +699,15 @@
       firstInvalid.focus();
       return;
     }
-    // A new key per attempt; the same key only to resend identical details after a network error.
     const fingerprint = JSON.stringify([state.walletId, details]);
     if (fingerprint !== state.attemptFingerprint) {
       state.attemptKey = newIdempotencyKey();
       state.attemptFingerprint = fingerprint;
     }
+    // Inside the click, or the browser blocks the popup.
+    if (wallet.confirmation === 'approve_in_wallet') openPopup();
     const result = await mutate(button, alert, 'POST', '/attempts', {wallet: state.walletId, details}, state.attemptKey);
+    if (!result || !result.ok) closePopup();
     if (!result) return;
     state.attemptFingerprint = null;
     if (result.ok) {
@@ -720,7 +762,7 @@
   function codeScreen() {
     const payment = state.payment;
     const action = payment.next_action;
-    const wallet = state.wallets.find((w) => w.id === payment.wallet);
+    const wallet = findWallet(payment.wallet);
     const length = Number(action.code_length || (wallet && wallet.code_length)) || 6;
     const walletName = localized(wallet && wallet.name) || payment.wallet || t('yourWallet');
     const screen = section('code', t('codeHeading'));
@@ -749,10 +791,55 @@
         submitCode(row, length, submit, alert);
       },
     }, h('div', {className: 'kopek-field'}, h('label', {for: input.id, text: t('codeLabel')}), input, error), tries, alert, submit);
-    screen.node.append(sent, form, cancelButton(alert));
+    screen.node.append(sent, form);
+    if (action.can_resend === true) {
+      const resend = screen.resend = {until: 0, done: false};
+      resend.button = h('button', {
+        type: 'button', className: 'kopek-button kopek-button-secondary', id: 'kopek-resend',
+        onclick: () => resendCode(resend, input, alert),
+      });
+      setResendFrom(action, resend);
+      screen.tick = () => tickResend(resend);
+      screen.node.append(resend.button);
+    }
+    screen.node.append(cancelButton(alert));
     screen.rows = [row];
     screen.focus = input;
     return screen;
+  }
+
+  function setResendFrom(action, resend = state.resend) {
+    if (action.can_resend !== true) resend.done = true;
+    const at = Date.parse(action.resend_available_at);
+    resend.until = Number.isFinite(at) ? at : 0;
+    tickResend(resend);
+  }
+
+  function tickResend(resend) {
+    const button = resend.button;
+    const left = Math.ceil((resend.until - Date.now()) / 1000);
+    button.textContent = left > 0 ? t('resendIn', {time: formatElapsed(left * 1000)}) : t('resend');
+    button.hidden = resend.done;
+    button.disabled = left > 0 || state.busy;
+  }
+
+  async function resendCode(resend, input, alert) {
+    const result = await mutate(resend.button, alert, 'POST', '/resend', {});
+    if (!result) return;
+    const error = result.error;
+    if (result.ok) {
+      applyFromHttp(result.data.payment); // a new resend_available_at
+      announce(t('codeResent'));
+    } else if (error.code === 'resend_too_soon') {
+      resend.until = Date.now() + (Number(error.retry_after_s) || 10) * 1000;
+    } else if (error.code === 'resend_limit') {
+      resend.done = true;
+      showAlert(alert, t('resendLimit'));
+    } else {
+      showAlert(alert, error.message || t('generic'));
+    }
+    tickResend(resend);
+    if (resend.button.disabled || resend.done) input.focus();
   }
 
   async function submitCode(row, length, button, alert) {
@@ -793,31 +880,74 @@
 
   function approveScreen() {
     const payment = state.payment;
-    const action = payment.next_action || {};
-    const wallet = state.wallets.find((w) => w.id === payment.wallet);
+    const wallet = findWallet(payment.wallet);
     const walletName = localized(wallet && wallet.name) || payment.wallet || t('yourWallet');
+    const url = approveUrl();
     const screen = section('approve', t('approveHeading'));
+    if (state.popupBlocked) {
+      screen.node.append(h('p', {className: 'kopek-alert', id: 'kopek-popup-blocked', role: 'alert', text: t('popupBlocked')}));
+    }
     screen.node.append(h('p', {text: t('approveText', {wallet: walletName})}));
-    if (typeof action.url === 'string' && /^https?:\/\//.test(action.url)) {
-      screen.node.append(h('p', {}, h('a', {
-        className: 'kopek-button kopek-button-primary', href: action.url, target: '_blank', rel: 'noopener',
-        text: t('openWallet', {wallet: walletName}),
-      })));
+    if (url) {
+      const link = h('a', {
+        className: 'kopek-button kopek-button-primary', id: 'kopek-approve-link', href: url, target: '_blank',
+        rel: 'noopener', text: t('openWallet', {wallet: walletName}),
+      });
+      screen.node.append(link, h('button', {
+        type: 'button', className: 'kopek-button kopek-button-secondary', id: 'kopek-redirect', text: t('continueHere'),
+        onclick: () => redirectHere(url),
+      }));
+      if (state.popupBlocked) screen.focus = link;
     }
     const alert = alertNode();
     screen.node.append(alert, cancelButton(alert));
     return screen;
   }
 
+  function redirectHere(url) {
+    closePopup();
+    tell('redirect', {url, returnUrl: state.payment.return_url || undefined}); // the loader checks both
+  }
+
+  function approveUrl() {
+    const action = state.payment && state.payment.next_action;
+    const url = action && action.type === 'approve_in_wallet' ? action.url : '';
+    return typeof url === 'string' && /^https?:\/\//i.test(url) ? url : '';
+  }
+
+  // The approval popup keeps its opener: Chromium ignores close() on a cross-origin popup
+  // whose opener was cleared.
+  function openPopup() {
+    state.popup = window.open('', 'kopek-approve', 'popup,width=480,height=640');
+    state.popupNavigated = false;
+    state.popupBlocked = !state.popup;
+  }
+
+  // approve -> the wallet's page; anything else -> close, unless the attempt is in flight.
+  function syncPopup(screenName) {
+    const popup = state.popup;
+    const url = approveUrl();
+    if (!popup || (screenName === 'approve' && url && state.popupNavigated)) return;
+    if (screenName === 'approve' && url && !popup.closed) {
+      state.popupNavigated = true;
+      popup.location.replace(url);
+    } else if (state.popupNavigated || !state.busy || popup.closed) {
+      closePopup();
+    }
+  }
+
+  function closePopup() {
+    if (state.popup) state.popup.close();
+    state.popup = null;
+  }
+
   function processingScreen() {
     const screen = section('processing', t('processingHeading'));
     const elapsed = h('p', {className: 'kopek-elapsed', id: 'kopek-elapsed'});
     const since = state.processingSince || Date.now();
-    const tick = () => {
+    screen.tick = () => {
       elapsed.textContent = t('elapsed', {time: formatElapsed(Date.now() - since)});
     };
-    tick();
-    state.screenTimer = setInterval(tick, 1000);
     screen.node.append(
       h('div', {className: 'kopek-spinner', 'aria-hidden': 'true'}),
       h('p', {text: t('processingText')}),
@@ -846,6 +976,14 @@
     return button;
   }
 
+  // Emptied first, so that a repeated message is announced again.
+  function announce(text) {
+    statusRegion.textContent = '';
+    setTimeout(() => {
+      statusRegion.textContent = text;
+    }, 100);
+  }
+
   function alertNode() {
     return h('p', {className: 'kopek-alert', role: 'alert', hidden: true});
   }
@@ -861,10 +999,9 @@
     return state.notice || fallback;
   }
 
-  // ---- height for the loader ---------------------------------------------------------------
+  // ---- height for the loader
 
-  // Measures <main> rather than documentElement.scrollHeight, which never drops below the
-  // iframe's current height, so the frame could grow but never shrink.
+  // <main>'s height: documentElement.scrollHeight never drops below the iframe's own height.
   function watchHeight() {
     let last = 0;
     const report = () => {
@@ -873,12 +1010,11 @@
       last = height;
       tell('resize', {height});
     };
-    if (window.ResizeObserver) new ResizeObserver(report).observe(root);
-    else window.addEventListener('resize', report);
+    new ResizeObserver(report).observe(root);
     report();
   }
 
-  // ---- small helpers -----------------------------------------------------------------------
+  // ---- small helpers
 
   // createElement with attributes; `text` sets textContent, functions under on* become listeners.
   function h(tag, attributes, ...children) {
@@ -909,8 +1045,16 @@
     return String(value).replace(/[^A-Za-z0-9_-]/g, '_');
   }
 
+  function findWallet(id) {
+    return state.wallets.find((w) => w.id === id);
+  }
+
+  function usable(wallet) {
+    return Boolean(wallet) && wallet.available !== false;
+  }
+
   function defaultWalletId(payment) {
-    const ids = state.wallets.map((w) => w.id);
+    const ids = state.wallets.filter(usable).map((w) => w.id);
     if (payment && ids.includes(payment.wallet)) return payment.wallet;
     return ids[0] || null;
   }

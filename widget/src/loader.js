@@ -72,6 +72,8 @@
         } else if (data.type === 'resize') {
           if (data.height > 0) height = Math.ceil(data.height);
           sizeFrame();
+        } else if (data.type === 'redirect') {
+          redirect(data.url, data.returnUrl);
         } else if (EVENTS.includes(data.type)) {
           if (data.type === 'ready') reveal();
           emit(data.type, data);
@@ -126,6 +128,25 @@
     }
 
     return {version: 1, mount};
+  }
+
+  // The frame's "Continue in this window": the whole page goes to the wallet, which sends the
+  // shopper back to `return` (the payment's return_url, else this page).
+  function redirect(url, returnUrl) {
+    if (!isWebUrl(url)) return;
+    const returnTo = isWebUrl(returnUrl) ? returnUrl : location.href;
+    const hash = url.indexOf('#');
+    const base = hash < 0 ? url : url.slice(0, hash);
+    location.assign(base + (base.includes('?') ? '&' : '?') + 'return=' + encodeURIComponent(returnTo) +
+      (hash < 0 ? '' : url.slice(hash)));
+  }
+
+  function isWebUrl(value) {
+    try {
+      return typeof value === 'string' && /^https?:$/.test(new URL(value).protocol);
+    } catch (error) {
+      return false;
+    }
   }
 
   function pickLocale(explicit) {

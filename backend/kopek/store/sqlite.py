@@ -345,6 +345,10 @@ class SqliteStore:
         rows = await self._fetchall("SELECT * FROM provider_callbacks WHERE wallet=? ORDER BY id", (wallet,))
         return [dict(row) for row in rows]
 
+    async def callbacks_summary(self) -> dict[str, int]:
+        rows = await self._fetchall("SELECT result, COUNT(*) FROM provider_callbacks GROUP BY result")
+        return {row[0]: row[1] for row in rows}
+
     async def outbox(self, merchant_id: str) -> list[dict[str, Any]]:
         rows = await self._fetchall("SELECT * FROM outbox WHERE merchant_id=? ORDER BY id", (merchant_id,))
         return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]
