@@ -43,31 +43,37 @@ def create_merchant(db: Path, name: str, *origins: str) -> dict[str, Any]:
 
 
 class KopekProcess:
-    """`kopek serve` in a child process; stopped with SIGINT like Ctrl+C."""
+    """`kopek serve` (or another kopek command) in a child process; stopped with SIGINT like Ctrl+C."""
 
     def __init__(self, db: Path, port: int, *, time_scale: str = "0.01", env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, command: str = "serve", ready_path: str = "/v1/openapi.json") -> None:
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
-        self.log_path = db.with_suffix(f".{port}.log")
+        self.log_path = db.with_suffix(f".{command}.{port}.{time.monotonic_ns()}.log")
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kopek", "--db", str(db), "serve", "--port", str(port),
+            [sys.executable, "-m", "kopek", "--db", str(db), command, "--port", str(port),
              "--sandbox-time-scale", time_scale],
             stdout=self._log, stderr=subprocess.STDOUT, env=env or kopek_env(), cwd=cwd)
-        self._wait_until_up()
+        self._wait_until_up(ready_path)
 
-    def _wait_until_up(self, timeout_s: float = 30) -> None:
+    def _wait_until_up(self, ready_path: str, timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"kopek serve exited early:\n{self.output()}")
+                raise RuntimeError(f"kopek exited early:\n{self.output()}")
             try:
-                with urllib.request.urlopen(f"{self.base_url}/v1/openapi.json", timeout=1):
+                with urllib.request.urlopen(f"{self.base_url}{ready_path}", timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError(f"kopek serve did not start:\n{self.output()}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no cleanup, as in a crash."""
+        self.process.kill()
+        self.process.wait()
+        self._log.close()
 
     def output(self) -> str:
         if not self._log.closed:

@@ -85,6 +85,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "PAYMENT_TTL_S": ("payment_ttl_s", int),
         "SANDBOX_FAULTS": ("sandbox_faults", str),
         "PROVIDER_TIMEOUT_S": ("provider_timeout_s", float),
+        "CODE_RESEND_COOLDOWN_S": ("code_resend_cooldown_s", float),
+        "MAX_PROCESSING_S": ("max_processing_s", float),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")
