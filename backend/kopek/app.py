@@ -17,6 +17,7 @@ from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.precheck import PreCheck
 from kopek.payments.reconciler import Reconciler
 from kopek.payments.service import PaymentService
 from kopek.providers import registry
@@ -27,7 +28,7 @@ from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
-from kopek.web import api, callbacks, checkout, live, openapi, sandbox, widget
+from kopek.web import api, callbacks, checkout, live, merchant, openapi, sandbox, widget
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
 
@@ -44,7 +45,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])
-    for module in (api, checkout, live, callbacks, widget, openapi):
+    for module in (api, merchant, checkout, live, callbacks, widget, openapi):
         app.router.add_routes(module.routes)
     if settings.sandbox:
         app.router.add_routes(sandbox.routes)
@@ -79,7 +80,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                              is_available=lambda wallet_id: connectors[wallet_id].available)
     app[keys.CONNECTORS] = connectors
     app[keys.PAYMENTS] = service
-    app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url)
+    precheck = PreCheck(app[keys.HTTP], bytes.fromhex(instance_key), settings.check_timeout_s)
+    app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)
     app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
     app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER])
     if settings.sandbox:

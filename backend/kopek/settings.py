@@ -33,6 +33,7 @@ class Settings:
     ws_queue_max: int = 100
     provider_timeout_s: float = 10.0
     code_resend_cooldown_s: float = 30.0
+    check_timeout_s: float = 3.0      # the shop's pre-check answers within this, or its default decides
     breaker_failures: int = 5
     breaker_open_s: float = 30.0
     reconcile_interval_s: float = 1.0
@@ -86,6 +87,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "SANDBOX_FAULTS": ("sandbox_faults", str),
         "PROVIDER_TIMEOUT_S": ("provider_timeout_s", float),
         "CODE_RESEND_COOLDOWN_S": ("code_resend_cooldown_s", float),
+        "CHECK_TIMEOUT_S": ("check_timeout_s", float),
         "MAX_PROCESSING_S": ("max_processing_s", float),
     }
     for suffix, (name, cast) in casts.items():

@@ -18,6 +18,7 @@ from kopek.errors import (
 )
 from kopek.ids import new_id
 from kopek.payments import states
+from kopek.payments.precheck import PreCheck, Verdict
 from kopek.payments.service import PaymentService
 from kopek.payments.views import mask_account
 from kopek.providers.contract import (
@@ -41,6 +42,7 @@ FAILURE_MESSAGES = {
     "provider_error": "The wallet is not answering. Try again or choose another wallet.",
     "provider_timeout": "The wallet did not answer in time.",
     "interrupted": "The attempt was interrupted. Try again.",
+    "merchant_refused": "The shop cannot accept this payment now.",
     "expired": "The payment has expired.",
 }
 
@@ -50,8 +52,10 @@ class IncorrectCode(KopekError):
 
 
 class AttemptFlow:
-    def __init__(self, service: PaymentService, connectors: Mapping[str, Connector], callback_base: str) -> None:
+    def __init__(self, service: PaymentService, connectors: Mapping[str, Connector], callback_base: str,
+                 precheck: PreCheck) -> None:
         self.service = service
+        self.precheck = precheck
         self.store = service.store
         self.settings = service.settings
         self.connectors = connectors
@@ -68,6 +72,10 @@ class AttemptFlow:
                 return payment  # a repeated request (double click): the first one's result stands
             states.check_move(payment.status, states.REQUIRES_CONFIRMATION, "start an attempt for")
             attempt = await self.store.insert_attempt(self._new_attempt(payment, wallet, clean, key))
+            verdict = await self._ask_shop(payment, wallet)
+            if not verdict.allow:
+                return await self.fail_attempt(payment, attempt, "merchant_refused", counts_attempt=True,
+                                               message=verdict.message or FAILURE_MESSAGES["merchant_refused"])
             try:
                 result = await self.connectors[wallet.id].start(AttemptRequest(
                     attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount,
@@ -77,6 +85,11 @@ class AttemptFlow:
                 log.warning("%s start of %s failed: %s", wallet.id, attempt.id, exc)
                 return await self.fail_attempt(payment, attempt, "provider_error")
             return await self._record_start(payment, attempt, wallet, result)
+
+    async def _ask_shop(self, payment: Payment, wallet: WalletInfo) -> Verdict:
+        merchant = await self.store.get_merchant(payment.merchant_id)
+        assert merchant is not None
+        return await self.precheck.ask(merchant, self.service.snapshot(payment), wallet.id)
 
     async def _offered(self, payment: Payment, wallet_id: str) -> WalletInfo:
         for wallet, available in await self.service.offered_wallets(payment):
@@ -245,12 +258,12 @@ class AttemptFlow:
             attempt_fields={"status": "processing", "failure_code": None})
         return await self._succeed(payment, attempt.id)
 
-    async def fail_attempt(self, payment: Payment, attempt: Attempt, reason: str, *,
-                           counts_attempt: bool = False, provider_ref: str | None = None) -> Payment:
+    async def fail_attempt(self, payment: Payment, attempt: Attempt, reason: str, *, counts_attempt: bool = False,
+                           provider_ref: str | None = None, message: str = "") -> Payment:
         """The attempt is over: back to choosing a wallet, or failed when no attempts remain."""
         used = payment.attempts_count + (1 if counts_attempt else 0)
         target = states.FAILED if used >= self.settings.max_attempts_per_payment else states.REQUIRES_WALLET
-        error = {"code": reason, "message": FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES["declined"])}
+        error = {"code": reason, "message": message or FAILURE_MESSAGES.get(reason, FAILURE_MESSAGES["declined"])}
         attempt_fields: dict[str, Any] = {"status": "failed", "failure_code": reason, "next_check_at": None}
         if provider_ref:
             attempt_fields["provider_ref"] = provider_ref

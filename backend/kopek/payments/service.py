@@ -34,7 +34,7 @@ class PaymentService:
         self.wallets = wallets
         self.is_available = is_available
         self.locks = KeyedLocks()
-        self._instance_key = instance_key
+        self.instance_key = instance_key
 
     # -- views ------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ class PaymentService:
         return payment_snapshot(payment, self.settings.max_attempts_per_payment)
 
     def client_secret(self, payment: Payment) -> str:
-        return derive_client_secret(self._instance_key, payment.id)
+        return derive_client_secret(self.instance_key, payment.id)
 
     def public(self, payment: Payment) -> dict[str, Any]:
         return payment_object(self.snapshot(payment), self.client_secret(payment))
@@ -155,7 +155,7 @@ class PaymentService:
     # -- checkout authorisation -------------------------------------------------------
 
     async def for_client_secret(self, payment_id: str, client_secret: str | None) -> Payment:
-        if not client_secret or not check_client_secret(self._instance_key, payment_id, client_secret):
+        if not client_secret or not check_client_secret(self.instance_key, payment_id, client_secret):
             raise AuthenticationFailed("invalid client secret for this payment",
                                        code="invalid_client_secret")
         payment = await self.store.get_payment(payment_id)

@@ -12,6 +12,8 @@ class Merchant:
     name: str
     created_at: str
     origins: tuple[str, ...] = ()
+    check_url: str | None = None
+    check_on_timeout: str = "allow"
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,11 @@ class SqliteStore:
                 [(k.id, k.merchant_id, k.kind, int(k.livemode), k.lookup, k.hint, k.created_at)
                  for k in keys])
 
+    async def set_merchant_check(self, merchant_id: str, check_url: str | None, on_timeout: str) -> None:
+        async with self._transaction() as db:
+            await db.execute("UPDATE merchants SET check_url=?, check_on_timeout=? WHERE id=?",
+                             (check_url, on_timeout, merchant_id))
+
     async def add_merchant_origin(self, merchant_id: str, origin: str) -> None:
         async with self._transaction() as db:
             await db.execute("INSERT OR IGNORE INTO merchant_origins VALUES (?, ?)", (merchant_id, origin))

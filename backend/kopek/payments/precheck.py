@@ -1,0 +1,93 @@
+"""The pre-check: before Kopek relays an attempt to a provider, it may ask the shop whether the
+order can still be paid (stock, price), as WebMoney's pre-request and CloudPayments' Check do.
+
+Kopek POSTs the payment, signed like a webhook (Standard Webhooks headers, with the merchant's
+check secret), and gives the shop a strict time budget. The shop answers
+`{"allow": true}` or `{"allow": false, "message": "Sold out"}`; the shopper sees the message.
+A timeout, an error or an answer that is not that JSON falls back to the merchant's default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from kopek.ids import new_id
+from kopek.store.records import Merchant
+
+log = logging.getLogger(__name__)
+
+MAX_ANSWER_BYTES = 4096
+MAX_MESSAGE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allow: bool
+    message: str = ""
+    reason: str = "answered"   # answered | timeout | error | garbage
+
+
+def check_secret(instance_key: bytes, merchant_id: str) -> str:
+    """Derived, never stored: shown to the merchant when the check URL is set."""
+    raw = hmac.new(instance_key, f"check:{merchant_id}".encode(), hashlib.sha256).digest()
+    return "whsec_" + base64.b64encode(raw).decode()
+
+
+def signature_headers(secret: str, message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": f"v1,{signature}",
+            "Content-Type": "application/json"}
+
+
+class PreCheck:
+    def __init__(self, http: aiohttp.ClientSession, instance_key: bytes, timeout_s: float) -> None:
+        self.http = http
+        self.instance_key = instance_key
+        self.timeout_s = timeout_s
+
+    async def ask(self, merchant: Merchant, payment: dict[str, Any], wallet: str) -> Verdict:
+        if not merchant.check_url:
+            return Verdict(True, reason="no_check")
+        default = merchant.check_on_timeout == "allow"
+        body = json.dumps({"type": "payment.check", "wallet": wallet, "data": {"object": payment}},
+                          separators=(",", ":")).encode()
+        headers = signature_headers(check_secret(self.instance_key, merchant.id), new_id("chk"), body, int(time.time()))
+        try:
+            async with self.http.post(merchant.check_url, data=body, headers=headers, allow_redirects=False,
+                                      timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as response:
+                answer = await response.content.read(MAX_ANSWER_BYTES + 1)
+                status = response.status
+        except (asyncio.TimeoutError, TimeoutError):
+            log.warning("pre-check for %s timed out after %s s; default %s", payment["id"], self.timeout_s,
+                        merchant.check_on_timeout)
+            return Verdict(default, reason="timeout")
+        except aiohttp.ClientError as exc:
+            log.warning("pre-check for %s failed (%s); default %s", payment["id"], exc, merchant.check_on_timeout)
+            return Verdict(default, reason="error")
+        return _read_verdict(status, answer, default)
+
+
+def _read_verdict(status: int, answer: bytes, default: bool) -> Verdict:
+    if not 200 <= status < 300 or len(answer) > MAX_ANSWER_BYTES:
+        return Verdict(default, reason="error")
+    try:
+        data = json.loads(answer)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return Verdict(default, reason="garbage")
+    if not isinstance(data, dict) or not isinstance(data.get("allow"), bool):
+        return Verdict(default, reason="garbage")
+    message = data.get("message")
+    message = " ".join(message.split())[:MAX_MESSAGE_CHARS] if isinstance(message, str) else ""
+    return Verdict(data["allow"], message)

@@ -1,0 +1,54 @@
+"""The merchant's own settings through the API: today, the pre-check URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from marshmallow import Schema, fields, validate
+
+from kopek import keys
+from kopek.payments.precheck import check_secret
+from kopek.store.records import Merchant
+from kopek.web.requests import authenticate, read_json
+
+routes = web.RouteTableDef()
+
+
+class MerchantUpdateSchema(Schema):
+    check_url = fields.Url(allow_none=True, schemes={"http", "https"}, require_tld=False,
+                           validate=validate.Length(max=2048),
+                           metadata={"description": "Asked before each attempt; null turns the check off"})
+    check_on_timeout = fields.String(validate=validate.OneOf(["allow", "refuse"]),
+                                     metadata={"description": "What a timeout or a bad answer means"})
+
+
+def merchant_object(merchant: Merchant) -> dict[str, Any]:
+    return {"id": merchant.id, "object": "merchant", "name": merchant.name, "origins": list(merchant.origins),
+            "check_url": merchant.check_url, "check_on_timeout": merchant.check_on_timeout}
+
+
+@routes.get("/v1/merchant")
+async def get_merchant(request: web.Request) -> web.Response:
+    api_key = await authenticate(request)
+    merchant = await request.app[keys.STORE].get_merchant(api_key.merchant_id)
+    assert merchant is not None
+    return web.json_response(merchant_object(merchant))
+
+
+@routes.post("/v1/merchant")
+async def update_merchant(request: web.Request) -> web.Response:
+    """Set the pre-check. The answer carries the check's signing secret (derived, shown on request)."""
+    api_key = await authenticate(request)
+    data = await read_json(request, MerchantUpdateSchema())
+    store = request.app[keys.STORE]
+    merchant = await store.get_merchant(api_key.merchant_id)
+    assert merchant is not None
+    check_url = data.get("check_url", merchant.check_url)
+    await store.set_merchant_check(merchant.id, check_url, data.get("check_on_timeout", merchant.check_on_timeout))
+    merchant = await store.get_merchant(merchant.id)
+    assert merchant is not None
+    body = merchant_object(merchant)
+    if merchant.check_url:
+        body["check_secret"] = check_secret(request.app[keys.PAYMENTS].instance_key, merchant.id)
+    return web.json_response(body)
