@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import re
 import urllib.request
 
@@ -172,3 +173,12 @@ def test_when_websockets_fail_the_widget_polls_and_still_sees_success(page, shop
     expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
     expect(page.locator('#events li[data-event="kopek:succeeded"]')).to_have_count(1)
     assert refused, "the widget never tried the websocket"
+
+
+def test_time_running_out_fires_kopek_expired(page, shop, e2e_dir):
+    payment_id, frame = open_checkout(page, shop)
+    with sqlite3.connect(e2e_dir / "kopek.db") as db:  # let the half hour pass
+        db.execute("UPDATE payments SET expires_at='2000-01-01T00:00:00.000000Z' WHERE id=?", (payment_id,))
+    expect(frame.get_by_role("heading", name="Payment expired")).to_be_visible()
+    expect(page.locator('#events li[data-event="kopek:expired"]')).to_have_count(1)
+    assert shop_server_sees(page, shop, payment_id)["status"] == "expired"
