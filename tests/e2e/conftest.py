@@ -112,3 +112,26 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+RESEND_COOLDOWN_S = 3
+
+
+@pytest.fixture(scope="session")
+def fast_resend_kopek(e2e_dir) -> Iterator[KopekProcess]:
+    """A second Kopek, on its own database, whose WebMoney code may be resent after a few
+    seconds (KOPEK_CODE_RESEND_COOLDOWN_S) instead of the default 30."""
+    server = KopekProcess(e2e_dir / "kopek-fast-resend.db", free_port(), time_scale="0.01",
+                          env=kopek_env({"KOPEK_CODE_RESEND_COOLDOWN_S": str(RESEND_COOLDOWN_S)}))
+    server.resend_cooldown_s = RESEND_COOLDOWN_S
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fast_resend_shop(fast_resend_kopek, e2e_dir) -> Iterator[ShopProcess]:
+    port = free_port()
+    merchant = create_merchant(e2e_dir / "kopek-fast-resend.db", "Fast resend shop", f"http://localhost:{port}")
+    shop = ShopProcess(port, fast_resend_kopek.base_url, merchant["secret_key"], e2e_dir / "fast-resend-shop.log")
+    yield shop
+    shop.stop()

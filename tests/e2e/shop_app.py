@@ -48,17 +48,30 @@ SHOP_JS = """
 """
 
 
-async def create_payment(app: web.Application, amount: int) -> dict:
+async def create_payment(app: web.Application, amount: int, return_url: str | None = None) -> dict:
     order_id = "order-" + secrets.token_hex(4)
-    async with app[HTTP].post(f"{app[KOPEK_URL]}/v1/payments",
-                              json={"amount": amount, "currency": "RUB", "order_id": order_id},
+    body = {"amount": amount, "currency": "RUB", "order_id": order_id}
+    if return_url:
+        body["return_url"] = return_url.format(order_id=order_id)
+    async with app[HTTP].post(f"{app[KOPEK_URL]}/v1/payments", json=body,
                               headers={"Authorization": f"Bearer {app[SECRET_KEY]}"}) as response:
         response.raise_for_status()
         return await response.json()
 
 
+async def kopek_get(app: web.Application, path: str, **params: str) -> tuple[int, dict]:
+    async with app[HTTP].get(f"{app[KOPEK_URL]}{path}", params=params,
+                             headers={"Authorization": f"Bearer {app[SECRET_KEY]}"}) as response:
+        return response.status, await response.json()
+
+
 async def checkout(request: web.Request) -> web.Response:
-    payment = await create_payment(request.app, int(request.query.get("amount", "500")))
+    if "payment" in request.query:  # an order page for a payment the shop already made (see /buy)
+        status, payment = await kopek_get(request.app, f"/v1/payments/{request.query['payment']}")
+        if status != 200:
+            raise web.HTTPNotFound(text="no such order")
+    else:
+        payment = await create_payment(request.app, int(request.query.get("amount", "500")))
     template = MOUNT if request.query.get("embed") == "mount" else SCRIPT_TAG
     locale = request.query.get("locale")
     embed = template.format(kopek=request.app[KOPEK_URL], secret=html.escape(payment["client_secret"]),
@@ -73,6 +86,39 @@ async def order_status(request: web.Request) -> web.Response:
     async with request.app[HTTP].get(f"{request.app[KOPEK_URL]}/v1/payments/{request.match_info['id']}",
                                      headers={"Authorization": f"Bearer {request.app[SECRET_KEY]}"}) as response:
         return web.json_response(await response.json(), status=response.status)
+
+
+async def buy(request: web.Request) -> web.Response:
+    """Create the payment, then send the shopper to a stable order page (/checkout?payment=ID),
+    so that a wallet sending the shopper back to that page finds the same payment.
+    `?return_url=1` also gives Kopek a return_url: this shop's /return?order=<order_id>."""
+    return_url = None
+    if request.query.get("return_url"):
+        return_url = f"{request.scheme}://{request.host}/return?order={{order_id}}"
+    payment = await create_payment(request.app, int(request.query.get("amount", "500")), return_url)
+    raise web.HTTPSeeOther(f"/checkout?payment={payment['id']}")
+
+
+RETURN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Your order</title>{refresh}</head>
+<body data-payment-id="{payment_id}">
+<h1>Order {order_id}</h1>
+<p>Payment status: <strong id="order-status" data-status="{status}">{status}</strong></p>
+</body></html>"""
+
+
+async def return_page(request: web.Request) -> web.Response:
+    """Where a wallet sends the shopper back: the shop asks its server (Kopek's API), not the page."""
+    order_id = request.query.get("order", "")
+    status, listing = await kopek_get(request.app, "/v1/payments", order_id=order_id)
+    if status != 200 or not listing.get("data"):
+        raise web.HTTPNotFound(text="no such order")
+    payment = listing["data"][0]
+    final = payment["status"] in ("succeeded", "failed", "canceled", "expired")
+    page = RETURN_PAGE.format(order_id=html.escape(order_id), payment_id=html.escape(payment["id"]),
+                              status=html.escape(payment["status"]),
+                              refresh="" if final else '<meta http-equiv="refresh" content="1">')
+    return web.Response(text=page, content_type="text/html")
 
 
 async def shop_js(request: web.Request) -> web.Response:
@@ -92,6 +138,8 @@ def create_shop_app(kopek_url: str, secret_key: str) -> web.Application:
     app.cleanup_ctx.append(http_client)
     app.router.add_get("/checkout", checkout)
     app.router.add_get("/orders/{id}", order_status)
+    app.router.add_get("/buy", buy)
+    app.router.add_get("/return", return_page)
     app.router.add_get("/shop.js", shop_js)
     return app
 
