@@ -12,7 +12,7 @@ import sqlite3
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 import aiosqlite
 
@@ -23,6 +23,9 @@ from kopek.store.records import (
 )
 
 Render = Callable[[Payment], dict[str, Any]]
+# Runs inside the transaction that appends an event, so what it writes (ledger postings)
+# commits or rolls back together with the state change that caused it.
+EventHook = Callable[[aiosqlite.Connection, Payment, Event], Awaitable[None]]
 _JSON_PAYMENT_COLUMNS = ("metadata", "allowed_wallets", "next_action", "last_error")
 
 
@@ -66,6 +69,7 @@ class SqliteStore:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self.event_hooks: list[EventHook] = []
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -219,7 +223,7 @@ class SqliteStore:
                 if existing:
                     raise DuplicateOrder(existing) from exc
                 raise
-            return await _append_event(db, payment.id, event_type, render)
+            return await self._append_event(db, payment.id, event_type, render)
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         row = await self._fetchone("SELECT * FROM payments WHERE id=?", (payment_id,))
@@ -262,7 +266,14 @@ class SqliteStore:
                                       change.attempt_expected_status, change.attempt_fields)
             if change.event_type is None:
                 return await _read_payment(db, change.payment_id), None
-            return await _append_event(db, change.payment_id, change.event_type, render)
+            return await self._append_event(db, change.payment_id, change.event_type, render)
+
+    async def _append_event(self, db: aiosqlite.Connection, payment_id: str, event_type: str,
+                            render: Render) -> tuple[Payment, Event]:
+        payment, event = await _append_event(db, payment_id, event_type, render)
+        for hook in self.event_hooks:
+            await hook(db, payment, event)
+        return payment, event
 
     async def events(self, payment_id: str, after: int = 0, limit: int = 100) -> list[Event]:
         rows = await self._fetchall(
