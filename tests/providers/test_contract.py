@@ -3,7 +3,8 @@
 Each wallet contributes a `WalletDriver`: its plugin, and how a shopper authorises and how
 a callback body is tampered with. The tests speak only the neutral contract and the shared
 magic endings (kopek.providers.sandbox.magic). To add a wallet, write its driver in the
-"drivers" section below and append it to DRIVERS.
+"drivers" section below and append it to DRIVERS. `serve_wallet` (the fixtures section) is the
+harness that the wallets' own test files serve their simulators with, too.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def _receiver_app(queue: asyncio.Queue[Callback], reply: Callable[[], web.Respon
     return app
 
 
-def _provider_app(driver: WalletDriver, simulator: web.Application, answers: list[tuple[str, int]]) -> web.Application:
+def _provider_app(mount: str, simulator: web.Application, answers: list[tuple[str, int]]) -> web.Application:
     """The simulator mounted as in Kopek, with every answer recorded (even the injected 503s)."""
     @web.middleware
     async def record(request: web.Request, handler):
@@ -272,24 +273,34 @@ def _provider_app(driver: WalletDriver, simulator: web.Application, answers: lis
         return response
 
     app = web.Application(middlewares=[record])
-    app.add_subapp(driver.mount, simulator)
+    app.add_subapp(mount, simulator)
     return app
 
 
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
+@dataclass
+class ServedWallet:
+    """A wallet's simulator served over real HTTP, its connector, and a receiver for its callbacks."""
+
+    simulator: web.Application                  # the simulator app, mounted as in Kopek
+    connector: Connector
+    phone: SandboxPhone
+    faults: FaultInjector
+    provider_url: str
+    callback_url: str                           # the receiver, which answers as Kopek would accept
+    callbacks: asyncio.Queue[Callback]
+    answers: list[tuple[str, int]]              # (path, HTTP status) of every provider answer
 
 
-@pytest.fixture(params=DRIVERS, ids=lambda d: d.wallet)
-async def harness(request, aiohttp_server, http: aiohttp.ClientSession) -> Harness:
-    driver: WalletDriver = request.param
+async def serve_wallet(aiohttp_server, plugin: WalletPlugin, http: aiohttp.ClientSession, *,
+                       time_scale: float = TIME_SCALE, timeout_s: float = TIMEOUT_S) -> ServedWallet:
+    """The test harness of every wallet test: the plugin's simulator at /sandbox/providers/<wallet>/,
+    its sandbox connector, and a callback receiver that answers with `callback_reply(True)`."""
     phone, faults, answers = SandboxPhone(), FaultInjector(FaultSettings()), []
-    simulator = driver.plugin.build_simulator(SimulatorContext(phone, TIME_SCALE, faults))
-    provider = await aiohttp_server(_provider_app(driver, simulator, answers))
-    provider_url = str(provider.make_url(driver.mount.rstrip("/")))
-    connector = driver.create_connector(provider_url, http, TIMEOUT_S)
+    simulator = plugin.build_simulator(SimulatorContext(phone, time_scale, faults))
+    mount = f"/sandbox/providers/{plugin.info.id}/"
+    provider = await aiohttp_server(_provider_app(mount, simulator, answers))
+    provider_url = str(provider.make_url(mount.rstrip("/")))
+    connector = plugin.build_connector(provider_url, Settings(mode="sandbox", provider_timeout_s=timeout_s), http)
 
     def reply() -> web.Response:
         answer = connector.callback_reply(True)
@@ -297,8 +308,16 @@ async def harness(request, aiohttp_server, http: aiohttp.ClientSession) -> Harne
 
     callbacks: asyncio.Queue[Callback] = asyncio.Queue()
     receiver = await aiohttp_server(_receiver_app(callbacks, reply))
-    return Harness(driver, connector, phone, faults, simulator, provider_url,
-                   str(receiver.make_url("/callbacks")), callbacks, answers)
+    return ServedWallet(simulator, connector, phone, faults, provider_url, str(receiver.make_url("/callbacks")),
+                        callbacks, answers)
+
+
+@pytest.fixture(params=DRIVERS, ids=lambda d: d.wallet)
+async def harness(request, aiohttp_server, http: aiohttp.ClientSession) -> Harness:
+    driver: WalletDriver = request.param
+    served = await serve_wallet(aiohttp_server, driver.plugin, http)
+    return Harness(driver, served.connector, served.phone, served.faults, served.simulator, served.provider_url,
+                   served.callback_url, served.callbacks, served.answers)
 
 
 # ---- the contract: outcomes -------------------------------------------------------------

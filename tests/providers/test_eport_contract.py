@@ -12,7 +12,7 @@ import re
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping
+from typing import Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -24,11 +24,10 @@ from kopek.providers.contract import (
 from kopek.providers.eport import PLUGIN, protocol
 from kopek.providers.eport.connector import EportConnector, EportCredentials
 from kopek.providers.eport.simulator import SIMULATOR, Simulator
-from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.magic import FLAKY_FAILURES
-from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
+from test_contract import Callback, serve_wallet
 
 TIME_SCALE = 0.01
 TIMEOUT_S = 2.0
@@ -42,12 +41,6 @@ SCENARIOS = {
     "flaky": "06", "timeout": "07", "duplicate": "08", "not_found": "09", "out_of_order": "10",
     "never_answers": "11", "other": "77",
 }
-
-
-@dataclass
-class Callback:
-    body: bytes
-    headers: Mapping[str, str]
 
 
 @dataclass
@@ -87,40 +80,11 @@ class Harness:
         assert self.callbacks.empty()
 
 
-def _receiver_app(queue: asyncio.Queue[Callback], reply: Callable[[], web.Response]) -> web.Application:
-    async def receive(request: web.Request) -> web.Response:
-        await queue.put(Callback(await request.read(), dict(request.headers)))
-        return reply()
-
-    app = web.Application()
-    app.router.add_post("/callbacks", receive)
-    return app
-
-
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 @pytest.fixture
 async def harness(aiohttp_server, http: aiohttp.ClientSession) -> Harness:
-    faults = FaultInjector(FaultSettings())
-    simulator_app = PLUGIN.build_simulator(SimulatorContext(SandboxPhone(), TIME_SCALE, faults))
-    main_app = web.Application()
-    main_app.add_subapp(MOUNT, simulator_app)
-    provider = await aiohttp_server(main_app)
-    provider_url = str(provider.make_url(MOUNT.rstrip("/")))
-    connector = PLUGIN.build_connector(provider_url, Settings(mode="sandbox", provider_timeout_s=TIMEOUT_S), http)
-
-    def reply() -> web.Response:
-        answer = connector.callback_reply(True)
-        return web.Response(status=answer.status, body=answer.body, content_type=answer.content_type)
-
-    callbacks: asyncio.Queue[Callback] = asyncio.Queue()
-    receiver = await aiohttp_server(_receiver_app(callbacks, reply))
-    return Harness(connector, faults, simulator_app[SIMULATOR], provider_url,
-                   str(receiver.make_url("/callbacks")), callbacks, http)
+    served = await serve_wallet(aiohttp_server, PLUGIN, http, time_scale=TIME_SCALE, timeout_s=TIMEOUT_S)
+    return Harness(served.connector, served.faults, served.simulator[SIMULATOR], served.provider_url,
+                   served.callback_url, served.callbacks, http)
 
 
 # ---- success ----------------------------------------------------------------------------------

@@ -9,36 +9,26 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from kopek.providers.contract import AttemptRequest, BadSignature, CallbackEvent, Outcome, ProviderError
 from kopek.providers.kreditpilot import PLUGIN, protocol, simulator
 from kopek.providers.kreditpilot.connector import KreditPilotConnector, KreditPilotCredentials
-from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
-from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
+from test_contract import Callback, serve_wallet
 
 TIME_SCALE = 0.01
 TIMEOUT_S = 2.0
 CALLBACK_WAIT_S = 5.0
-MOUNT = "/sandbox/providers/kreditpilot/"
 PIN = simulator.SANDBOX_PIN
 WRONG_PIN = "9731"
 
 
 def card(ending: str) -> str:
     return PLUGIN.example_account(ending)
-
-
-@dataclass
-class Callback:
-    body: bytes
-    headers: Mapping[str, str]
 
 
 @dataclass
@@ -84,33 +74,11 @@ def _sandbox_credentials() -> KreditPilotCredentials:
 
 
 @pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def kp(aiohttp_server, http: aiohttp.ClientSession) -> Harness:
-    faults = FaultInjector(FaultSettings())
-    sim_app = PLUGIN.build_simulator(SimulatorContext(SandboxPhone(), TIME_SCALE, faults))
-    main_app = web.Application()
-    main_app.add_subapp(MOUNT, sim_app)
-    provider = await aiohttp_server(main_app)
-    provider_url = str(provider.make_url(MOUNT.rstrip("/")))
-    connector = PLUGIN.build_connector(provider_url, Settings(mode="sandbox", provider_timeout_s=TIMEOUT_S), http)
-    assert isinstance(connector, KreditPilotConnector)
-    callbacks: asyncio.Queue[Callback] = asyncio.Queue()
-
-    async def receive(request: web.Request) -> web.Response:
-        await callbacks.put(Callback(await request.read(), request.headers))
-        reply = connector.callback_reply(True)
-        return web.Response(status=reply.status, body=reply.body, content_type=reply.content_type)
-
-    receiver_app = web.Application()
-    receiver_app.router.add_post("/callbacks", receive)
-    receiver = await aiohttp_server(receiver_app)
-    return Harness(connector, sim_app[simulator.SIMULATOR], faults, http, provider_url,
-                   str(receiver.make_url("/callbacks")), callbacks)
+    served = await serve_wallet(aiohttp_server, PLUGIN, http, time_scale=TIME_SCALE, timeout_s=TIMEOUT_S)
+    assert isinstance(served.connector, KreditPilotConnector)
+    return Harness(served.connector, served.simulator[simulator.SIMULATOR], served.faults, http, served.provider_url,
+                   served.callback_url, served.callbacks)
 
 
 # ---- the happy path and balances -----------------------------------------------------------------

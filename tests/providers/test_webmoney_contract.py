@@ -23,7 +23,7 @@ from kopek.providers.webmoney import connector as wm_connector
 from kopek.providers.webmoney import protocol as wm_protocol
 from kopek.providers.webmoney import simulator as wm_simulator
 from kopek.settings import Settings
-from test_contract import ENDING_OF, TIME_SCALE, TIMEOUT_S, WEBMONEY, Harness, harness, http  # noqa: F401  (fixtures)
+from test_contract import ENDING_OF, TIME_SCALE, TIMEOUT_S, WEBMONEY, Harness, harness  # noqa: F401  (fixture)
 
 only_webmoney = pytest.mark.parametrize("harness", [WEBMONEY], ids=["webmoney"], indirect=True)
 

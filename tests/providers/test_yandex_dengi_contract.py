@@ -22,20 +22,18 @@ from aiohttp import web
 from yarl import URL
 
 from kopek.providers.contract import AttemptRequest, BadSignature, CallbackEvent, Outcome, ProviderError, ProviderResult
-from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.magic import Magic
-from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.yandex_dengi import PLUGIN, pages, protocol
 from kopek.providers.yandex_dengi import simulator as sim
 from kopek.providers.yandex_dengi.connector import INFO, YandexDengiConnector, YandexDengiCredentials
 from kopek.settings import Settings
+from test_contract import Callback, serve_wallet
 
 TIME_SCALE = 0.01
 TIMEOUT_S = 2.0
 CALLBACK_WAIT_S = 5.0
 QUIET_WAIT_S = 0.3
-MOUNT = "/sandbox/providers/yandex_dengi/"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 ENDINGS = {magic: ending for ending, magic in (
     ("01", Magic.SUCCEED), ("02", Magic.DECLINE), ("03", Magic.INSUFFICIENT_FUNDS), ("04", Magic.SLOW),
@@ -51,7 +49,7 @@ class Harness:
     faults: FaultInjector
     provider_url: str
     callback_url: str
-    callbacks: asyncio.Queue[bytes]
+    callbacks: asyncio.Queue[Callback]
     _ids: count[int] = field(default_factory=count)
 
     def request(self, magic: Magic) -> AttemptRequest:
@@ -65,9 +63,12 @@ class Harness:
         request = self.request(magic)
         return request, await self.connector.start(request)
 
+    async def next_callback(self) -> Callback:
+        return await asyncio.wait_for(self.callbacks.get(), CALLBACK_WAIT_S)
+
     async def next_event(self) -> CallbackEvent:
-        body = await asyncio.wait_for(self.callbacks.get(), CALLBACK_WAIT_S)
-        return self.connector.parse_callback(body, {})
+        callback = await self.next_callback()
+        return self.connector.parse_callback(callback.body, {})
 
     async def open_page(self, url: str) -> tuple[aiohttp.ClientResponse, str]:
         async with self.browser.get(url) as response:
@@ -99,33 +100,10 @@ def form_action(html: str) -> str:
 
 
 @pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def h(aiohttp_server, http: aiohttp.ClientSession) -> Harness:
-    faults = FaultInjector(FaultSettings())
-    simulator_app = PLUGIN.build_simulator(SimulatorContext(SandboxPhone(), TIME_SCALE, faults))
-    main_app = web.Application()
-    main_app.add_subapp(MOUNT, simulator_app)
-    provider = await aiohttp_server(main_app)
-    provider_url = str(provider.make_url(MOUNT.rstrip("/")))
-    connector = PLUGIN.build_connector(provider_url, Settings(mode="sandbox", provider_timeout_s=TIMEOUT_S), http)
-
-    callbacks: asyncio.Queue[bytes] = asyncio.Queue()
-
-    async def receive(request: web.Request) -> web.Response:
-        await callbacks.put(await request.read())
-        reply = connector.callback_reply(True)
-        return web.Response(status=reply.status, body=reply.body)
-
-    receiver_app = web.Application()
-    receiver_app.router.add_post("/callbacks", receive)
-    receiver = await aiohttp_server(receiver_app)
-    return Harness(connector, http, simulator_app[sim.SIMULATOR], faults, provider_url,
-                   str(receiver.make_url("/callbacks")), callbacks)
+    served = await serve_wallet(aiohttp_server, PLUGIN, http, time_scale=TIME_SCALE, timeout_s=TIMEOUT_S)
+    return Harness(served.connector, http, served.simulator[sim.SIMULATOR], served.faults, served.provider_url,
+                   served.callback_url, served.callbacks)
 
 
 # ---- the full path ------------------------------------------------------------------------
@@ -247,9 +225,9 @@ async def test_forged_notices_fail_verification(h: Harness) -> None:
     h.faults.settings = FaultSettings(bad_signatures=1.0)
     _, started = await h.start(Magic.SUCCEED)
     await h.decide(started, "approve")
-    body = await asyncio.wait_for(h.callbacks.get(), CALLBACK_WAIT_S)
+    callback = await h.next_callback()
     with pytest.raises(BadSignature):
-        h.connector.parse_callback(body, {})
+        h.connector.parse_callback(callback.body, {})
 
 
 # ---- the approval form cannot be abused ---------------------------------------------------

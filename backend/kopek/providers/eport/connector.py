@@ -14,7 +14,6 @@ with a failure, or accepts the debit (PROCESSING) and later notifies its final s
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -24,9 +23,9 @@ from kopek.providers.contract import (
     AttemptRequest, CallbackEvent, CallbackReply, ConfirmationStyle, ProviderError, ProviderResult,
     WalletField, WalletInfo,
 )
+from kopek.providers.credentials import EnvCredentials, LiveEnv
 from kopek.providers.eport import protocol
 from kopek.providers.http import post
-from kopek.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,25 +65,17 @@ ENV_PREFIX = "KOPEK_EPORT_"
 
 
 @dataclass(frozen=True)
-class EportCredentials(protocol.MerchantCredentials):
-    """The merchant id and the two secrets (requests, notifications)."""
+class EportCredentials(EnvCredentials, protocol.MerchantCredentials):
+    """The merchant id and the two secrets (requests, notifications). Live mode needs
+    KOPEK_EPORT_MERCHANT_ID, KOPEK_EPORT_SECRET and KOPEK_EPORT_NOTIFY_SECRET."""
+
+    env_prefix = ENV_PREFIX
+    wallet_name = "e-port"
+    sandbox_credentials = protocol.SANDBOX_CREDENTIALS
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> EportCredentials:
-        """Sandbox: the fixed keys the simulator knows. Live: KOPEK_EPORT_MERCHANT_ID,
-        KOPEK_EPORT_SECRET and KOPEK_EPORT_NOTIFY_SECRET."""
-        if settings.sandbox:
-            sandbox = protocol.SANDBOX_CREDENTIALS
-            return cls(sandbox.merchant_id, sandbox.secret, sandbox.notify_secret)
-        env = os.environ if env is None else env
-        return cls(*(_required(env, name) for name in ("MERCHANT_ID", "SECRET", "NOTIFY_SECRET")))
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(ENV_PREFIX + name, "").strip()
-    if not value:
-        raise ValueError(f"live mode needs {ENV_PREFIX}{name} for e-port")
-    return value
+    def from_env(cls, env: LiveEnv) -> EportCredentials:
+        return cls(*(env.required(name) for name in ("MERCHANT_ID", "SECRET", "NOTIFY_SECRET")))
 
 
 class EportConnector:

@@ -44,13 +44,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from kopek.providers import mapping, strict_json
 from kopek.providers.contract import BadSignature, Outcome, ProviderError, UnknownProviderStatus, WalletLimits
+from kopek.providers.mapping import Mapped, Refused
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DESCRIPTION_CHARS = 255
@@ -127,19 +128,6 @@ HTTP_STATUSES: Mapping[int, int] = MappingProxyType({
     Result.FORMAT_ERROR: 400, Result.SECURITY_VIOLATION: 401, Result.DEBIT_NOT_FOUND: 404,
     Result.REFERENCE_CONFLICT: 409, Result.SYSTEM_ERROR: 500, Result.SYSTEM_BUSY: 503,
 })
-
-
-@dataclass(frozen=True)
-class Mapped:
-    outcome: Outcome
-    failure_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """e-port rejected the request itself: a ProviderError, not the shopper's outcome."""
-
-    reason: str
 
 
 FAILURES: Mapping[int, Mapped] = MappingProxyType({
@@ -234,7 +222,7 @@ def signed_headers(body: bytes, merchant_id: str, secret: str) -> dict[str, str]
 # ---- JSON ----------------------------------------------------------------------------------
 
 def dump(payload: Mapping[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return strict_json.dumps(payload)
 
 
 def load_object(body: bytes, what: str, error: type[Exception]) -> dict[str, Any]:
@@ -242,24 +230,12 @@ def load_object(body: bytes, what: str, error: type[Exception]) -> dict[str, Any
     if len(body) > MAX_BODY_BYTES:
         raise error(f"{what} is larger than {MAX_BODY_BYTES} bytes")
     try:
-        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicate_keys,
-                           parse_constant=_no_constants)
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = strict_json.loads(body)
+    except ValueError as exc:   # UnicodeDecodeError included
         raise error(f"{what} is not valid JSON ({type(exc).__name__})") from None
     if not isinstance(value, dict):
         raise error(f"{what} is not a JSON object")
     return value
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate key")
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON numbers")
 
 
 def is_int(value: Any) -> bool:
@@ -387,12 +363,10 @@ def _operation(data: Any) -> Operation:
 
 
 def resolve(table: Mapping[int, Mapped | Refused], answer: Answer, what: str) -> Mapped:
-    entry = table.get(answer.result)
-    if entry is None:
-        raise UnknownProviderStatus(f"e-port {what} answered unknown result {answer.result}")
-    if isinstance(entry, Refused):
-        raise ProviderError(f"e-port {what} refused the request: result {answer.result} ({entry.reason})")
-    return entry
+    return mapping.resolve(
+        table, answer.result, unknown=f"e-port {what} answered unknown result {answer.result}",
+        refused=lambda reason: f"e-port {what} refused the request: result {answer.result} ({reason})",
+    )
 
 
 # ---- notifications ------------------------------------------------------------------------
@@ -437,9 +411,7 @@ def verify_notice(body: bytes, headers: Mapping[str, str], creds: MerchantCreden
 
 
 def resolve_notice(notice: Notice) -> Mapped:
-    entry = NOTICE_STATES.get(notice.state)
-    if entry is None:
-        raise UnknownProviderStatus(f"e-port notice has unknown state {notice.state[:40]!r}")
+    entry = mapping.look_up(NOTICE_STATES, notice.state, f"e-port notice has unknown state {notice.state[:40]!r}")
     if isinstance(entry, Mapped):
         if notice.failure_result is not None:
             raise BadSignature(f"an e-port {notice.state} notice carries a failure_result")

@@ -35,7 +35,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -44,9 +44,9 @@ from aiohttp import web
 from kopek.providers.eport import protocol
 from kopek.providers.eport.protocol import DebitState, Result
 from kopek.providers.plugin import SimulatorContext
-from kopek.providers.sandbox.callbacks import CallbackSender, Notice
-from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, magic_of, processing_delay_s
-from kopek.providers.sandbox.stall import Stall
+from kopek.providers.sandbox.callbacks import Notice
+from kopek.providers.sandbox.magic import Magic, magic_of, processing_delay_s
+from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 
 log = logging.getLogger(__name__)
 
@@ -103,38 +103,14 @@ class _Refusal(Exception):
         self.answer = Answer(result, message)
 
 
-class Simulator:
+class Simulator(SimulatorRuntime):
     def __init__(self, context: SimulatorContext) -> None:
+        super().__init__(context.faults, context.time_scale, wallet="eport", log=log)
         self.context = context
         self.credentials = protocol.SANDBOX_CREDENTIALS
         self.debits: dict[str, Debit] = {}
         self._by_reference: dict[str, str] = {}
-        self._busy_answers: dict[str, int] = {}   # merchant_reference -> 503s sent (magic 06)
-        self.sender = CallbackSender(context.faults, context.time_scale)
-        self.stall = Stall()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    # ---- lifecycle ----
-
-    async def open(self) -> None:
-        await self.sender.open()
-
-    async def close(self) -> None:
-        self.stall.release_all()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sender.close()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("eport sandbox: background task failed", exc_info=task.exception())
+        self._busy_answers = FlakyCounter(MAX_DEBITS)   # merchant_reference -> 503s sent (magic 06)
 
     # ---- the two operations ----
 
@@ -146,7 +122,7 @@ class Simulator:
 
     async def debit(self, payload: dict[str, Any]) -> Answer:
         debit, pin_ok = _new_debit(payload, f"dbt_{secrets.token_hex(12)}")
-        if debit.magic is Magic.FLAKY and self._still_flaky(debit.merchant_reference):
+        if debit.magic is Magic.FLAKY and self._busy_answers.fail_next(debit.merchant_reference):
             raise _Refusal(Result.SYSTEM_BUSY, "system busy, try again")
         existing = self._existing(debit)
         if existing is not None:
@@ -167,13 +143,6 @@ class Simulator:
         return Answer(debit.result, _MESSAGES[debit.result], debit)
 
     # ---- helpers ----
-
-    def _still_flaky(self, reference: str) -> bool:
-        sent = self._busy_answers.get(reference, 0)
-        if sent >= FLAKY_FAILURES:
-            return False
-        _bounded_put(self._busy_answers, reference, sent + 1)
-        return True
 
     def _existing(self, debit: Debit) -> Debit | None:
         debit_id = self._by_reference.get(debit.merchant_reference)
@@ -280,12 +249,6 @@ def _delivered(status: int, body: bytes) -> bool:
         return False
 
 
-def _bounded_put(table: dict[str, int], key: str, value: int) -> None:
-    if key not in table and len(table) >= MAX_DEBITS:
-        table.pop(next(iter(table)))
-    table[key] = value
-
-
 # ---- the aiohttp app ----------------------------------------------------------------------
 
 SIMULATOR = web.AppKey("eport_simulator", Simulator)
@@ -297,21 +260,10 @@ def create_simulator_app(context: SimulatorContext) -> web.Application:
     app = web.Application(middlewares=[context.faults.middleware])
     simulator = Simulator(context)
     app[SIMULATOR] = simulator
-    app.cleanup_ctx.append(_lifecycle)
-    app.on_shutdown.append(_release_stalls)   # before the server waits for stalled handlers
+    simulator.attach_to(app)
     app.router.add_post(protocol.DEBITS_PATH, _handler(simulator, Simulator.debit))
     app.router.add_post(protocol.STATUS_PATH, _handler(simulator, Simulator.status))
     return app
-
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[SIMULATOR].open()
-    yield
-    await app[SIMULATOR].close()
-
-
-async def _release_stalls(app: web.Application) -> None:
-    app[SIMULATOR].stall.release_all()
 
 
 def _handler(simulator: Simulator, operation: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -2,13 +2,11 @@
 
 from kopek.providers.kreditpilot.connector import INFO, KreditPilotConnector, KreditPilotCredentials
 from kopek.providers.kreditpilot.simulator import create_simulator_app
-from kopek.providers.plugin import WalletPlugin
+from kopek.providers.plugin import WalletPlugin, connector_factory
 
 PLUGIN = WalletPlugin(
     info=INFO,
-    build_connector=lambda base_url, settings, http: KreditPilotConnector(
-        base_url=base_url, credentials=KreditPilotCredentials.from_settings(settings), http=http,
-        timeout_s=settings.provider_timeout_s),
+    build_connector=connector_factory(KreditPilotConnector, KreditPilotCredentials),
     build_simulator=lambda context: create_simulator_app(context),
     example_account=lambda ending: f"70000000000000{ending}",
     example_details=lambda account: {"card": account, "pin": "1234"},

@@ -12,7 +12,6 @@ the card is DECLINED at once. There is nothing to confirm: the PIN authorises th
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, ProviderError,
     ProviderResult, UnknownProviderStatus, WalletField, WalletInfo, WalletLimits,
 )
+from kopek.providers.credentials import EnvCredentials, LiveEnv
 from kopek.providers.kreditpilot import protocol
 from kopek.providers.kreditpilot.protocol import Method
-from kopek.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,28 +65,18 @@ ENV_PREFIX = "KOPEK_KREDITPILOT_"
 
 
 @dataclass(frozen=True)
-class KreditPilotCredentials(protocol.MerchantCredentials):
-    """The merchant's key id and the two secrets."""
+class KreditPilotCredentials(EnvCredentials, protocol.MerchantCredentials):
+    """The merchant's key id and the two secrets. Live mode needs KOPEK_KREDITPILOT_KEY_ID,
+    KOPEK_KREDITPILOT_SECRET and KOPEK_KREDITPILOT_NOTIFY_SECRET."""
+
+    env_prefix = ENV_PREFIX
+    wallet_name = "KreditPilot"
+    sandbox_credentials = protocol.SANDBOX_CREDENTIALS
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> KreditPilotCredentials:
-        """Sandbox: the fixed keys the simulator knows. Live: KOPEK_KREDITPILOT_KEY_ID,
-        KOPEK_KREDITPILOT_SECRET and KOPEK_KREDITPILOT_NOTIFY_SECRET."""
-        if settings.sandbox:
-            sandbox = protocol.SANDBOX_CREDENTIALS
-            return cls(sandbox.key_id, sandbox.secret, sandbox.notify_secret)
-        env = os.environ if env is None else env
-
-        def required(name: str) -> str:
-            value = env.get(ENV_PREFIX + name, "").strip()
-            if not value:
-                raise ValueError(f"live mode needs {ENV_PREFIX}{name} for KreditPilot")
-            return value
-
-        key_id = required("KEY_ID")
-        if not protocol.KEY_ID_PATTERN.fullmatch(key_id):
-            raise ValueError(f"{ENV_PREFIX}KEY_ID must be 1 to 64 letters, digits, '_' or '-'")
-        return cls(key_id, required("SECRET"), required("NOTIFY_SECRET"))
+    def from_env(cls, env: LiveEnv) -> KreditPilotCredentials:
+        key_id = env.required("KEY_ID", pattern=protocol.KEY_ID_PATTERN, rule="1 to 64 letters, digits, '_' or '-'")
+        return cls(key_id, env.required("SECRET"), env.required("NOTIFY_SECRET"))
 
 
 class KreditPilotConnector:

@@ -44,13 +44,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from kopek.providers.contract import BadSignature, Outcome, ProviderError, UnknownProviderStatus
+from kopek.providers import mapping, strict_json
+from kopek.providers.contract import BadSignature, Outcome, ProviderError
+from kopek.providers.mapping import Mapped, Refused
 
 MAX_BODY_BYTES = 64 * 1024
 REPLAY_WINDOW_S = 300
@@ -141,7 +142,7 @@ def verify_notification(body: bytes, header: str, secret: str, now: float) -> Ch
 # ---- JSON and the JSON-RPC envelope -------------------------------------------------------
 
 def dumps(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return strict_json.dumps(doc)
 
 
 def loads(body: bytes) -> Any:
@@ -149,20 +150,9 @@ def loads(body: bytes) -> Any:
     if len(body) > MAX_BODY_BYTES:
         raise ProviderError(f"KreditPilot JSON is larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
+        return strict_json.loads(body)
+    except ValueError as exc:   # UnicodeDecodeError included
         raise ProviderError(f"KreditPilot sent malformed JSON: {type(exc).__name__}") from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    doc = dict(pairs)
-    if len(doc) != len(pairs):
-        raise ValueError("repeated key")
-    return doc
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError("NaN and Infinity are not JSON")
 
 
 def rpc_request(method: Method, params: Mapping[str, Any], request_id: str) -> bytes:
@@ -366,19 +356,6 @@ class ErrorCode(enum.IntEnum):
 
 
 @dataclass(frozen=True)
-class Mapped:
-    outcome: Outcome
-    failure_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The provider refused the request itself: a ProviderError, not the shopper's outcome."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
 class Unavailable:
     """An outage: a ProviderError that is worth retrying later, like an HTTP 5xx."""
 
@@ -414,20 +391,18 @@ CHARGE_STATES: Mapping[str, Mapped | ByErrorCode] = MappingProxyType({
 
 def resolve_error(code: int, operation: str) -> Mapped:
     """A JSON-RPC error code as the shopper's outcome; refusals and outages raise ProviderError."""
-    entry = ERRORS.get(code)
-    if entry is None:
-        raise UnknownProviderStatus(f"KreditPilot {operation} answered unknown error code {code}")
-    if isinstance(entry, Refused):
-        raise ProviderError(f"KreditPilot {operation} refused the request: error {code} ({entry.reason})")
+    entry = mapping.resolve(
+        ERRORS, code, unknown=f"KreditPilot {operation} answered unknown error code {code}",
+        refused=lambda reason: f"KreditPilot {operation} refused the request: error {code} ({reason})",
+    )
     if isinstance(entry, Unavailable):
         raise ProviderError(f"KreditPilot {operation} is temporarily unavailable (error {code})")
     return entry
 
 
 def resolve_charge(charge: Charge, operation: str) -> Mapped:
-    entry = CHARGE_STATES.get(charge.state)
-    if entry is None:
-        raise UnknownProviderStatus(f"KreditPilot {operation} reported unknown state {charge.state!r}")
+    entry = mapping.look_up(CHARGE_STATES, charge.state,
+                            f"KreditPilot {operation} reported unknown state {charge.state!r}")
     if isinstance(entry, Mapped):
         if charge.error_code is not None:
             raise ProviderError(f"KreditPilot {operation}: a {charge.state} charge carries an error_code")

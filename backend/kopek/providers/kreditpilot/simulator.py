@@ -29,7 +29,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -38,10 +38,10 @@ from aiohttp import web
 from kopek.providers.kreditpilot import protocol
 from kopek.providers.kreditpilot.protocol import ChargeState, ErrorCode, Method, RpcFault
 from kopek.providers.plugin import SimulatorContext
-from kopek.providers.sandbox.callbacks import CallbackSender, Notice
+from kopek.providers.sandbox.callbacks import Notice
 from kopek.providers.sandbox.faults import FaultInjector
-from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, magic_of, processing_delay_s
-from kopek.providers.sandbox.stall import Stall
+from kopek.providers.sandbox.magic import Magic, magic_of, processing_delay_s
+from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 
 log = logging.getLogger(__name__)
 
@@ -95,44 +95,16 @@ class _Unavailable(Exception):
     """Answer HTTP 503, as an overloaded provider would."""
 
 
-class Simulator:
+class Simulator(SimulatorRuntime):
     def __init__(self, *, time_scale: float, faults: FaultInjector, clock: Callable[[], float] = time.time) -> None:
-        self.time_scale = time_scale
+        super().__init__(faults, time_scale, wallet="kreditpilot", log=log)
         self.faults = faults
         self.credentials = protocol.SANDBOX_CREDENTIALS
         self.charges: dict[str, SimCharge] = {}
         self._by_order_ref: dict[str, str] = {}
         self._balances: dict[str, int] = {}
-        self._flaky_answers: dict[str, int] = {}
+        self._flaky_answers = FlakyCounter(MAX_CHARGES)   # order_ref -> 503s sent (magic 06)
         self._clock = clock
-        self._sender = CallbackSender(faults, time_scale)
-        self._stall = Stall()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    # ---- lifecycle ----
-
-    async def open(self) -> None:
-        await self._sender.open()
-
-    def release_stalls(self) -> None:
-        self._stall.release_all()
-
-    async def close(self) -> None:
-        self.release_stalls()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._sender.close()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("kreditpilot sandbox: background task failed", exc_info=task.exception())
 
     # ---- the endpoint ----
 
@@ -200,12 +172,10 @@ class Simulator:
         return self._balances.get(card, initial)
 
     async def _misbehave(self, magic: Magic, order_ref: str) -> None:
-        if magic is Magic.FLAKY and self._flaky_answers.get(order_ref, 0) < FLAKY_FAILURES:
-            self._flaky_answers[order_ref] = self._flaky_answers.get(order_ref, 0) + 1
-            _bound(self._flaky_answers, MAX_CHARGES)
+        if magic is Magic.FLAKY and self._flaky_answers.fail_next(order_ref):
             raise _Unavailable()
         if magic is Magic.TIMEOUT:
-            await self._stall.wait()
+            await self.stall.wait()
             raise _Unavailable()   # only reached when the simulator shuts down
 
     def _find_by_order_ref(self, order_ref: str) -> SimCharge | None:
@@ -250,9 +220,9 @@ class Simulator:
     async def _capture(self, charge: SimCharge) -> None:
         await asyncio.sleep(processing_delay_s(charge.magic, self.time_scale))
         charge.state = ChargeState.CAPTURED
-        await self._sender.send(charge.notify_url, functools.partial(self._render, charge),
-                                final_state=ChargeState.CAPTURED.value, stale_state=ChargeState.HOLD.value,
-                                magic=charge.magic, accepted=_accepted)
+        await self.sender.send(charge.notify_url, functools.partial(self._render, charge),
+                               final_state=ChargeState.CAPTURED.value, stale_state=ChargeState.HOLD.value,
+                               magic=charge.magic, accepted=_accepted)
 
     def _render(self, charge: SimCharge, state: str, forged: bool) -> Notice:
         body = protocol.dumps(charge.public(ChargeState(state)).to_json())
@@ -313,18 +283,6 @@ def create_simulator_app(context: SimulatorContext, *, clock: Callable[[], float
     app = web.Application(middlewares=[context.faults.middleware])
     simulator = Simulator(time_scale=context.time_scale, faults=context.faults, clock=clock)
     app[SIMULATOR] = simulator
-    app.cleanup_ctx.append(_lifecycle)
-    # Stalled requests are released before the server waits for its handlers to finish.
-    app.on_shutdown.append(_release_stalls)
+    simulator.attach_to(app)
     app.router.add_post("/rpc", simulator.rpc)
     return app
-
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[SIMULATOR].open()
-    yield
-    await app[SIMULATOR].close()
-
-
-async def _release_stalls(app: web.Application) -> None:
-    app[SIMULATOR].release_stalls()

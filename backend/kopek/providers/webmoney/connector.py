@@ -23,7 +23,6 @@ twice, and a retried resend could text it twice.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -34,9 +33,9 @@ from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome,
     ProviderError, ProviderResult, WalletField, WalletInfo, WalletLimits,
 )
+from kopek.providers.credentials import EnvCredentials, LiveEnv
 from kopek.providers.http import post
 from kopek.providers.webmoney import protocol
-from kopek.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,47 +69,36 @@ ENV_PREFIX = "KOPEK_WEBMONEY_"
 
 
 @dataclass(frozen=True)
-class WebMoneyCredentials(protocol.MerchantCredentials):
-    """The merchant's WMID, payee purses per currency, and the two secrets."""
+class WebMoneyCredentials(EnvCredentials, protocol.MerchantCredentials):
+    """The merchant's WMID, payee purses per currency, and the two secrets.
+
+    Live mode needs KOPEK_WEBMONEY_WMID, KOPEK_WEBMONEY_SECRET_KEY, KOPEK_WEBMONEY_NOTIFY_SECRET
+    and at least one of KOPEK_WEBMONEY_PURSE_RUB / _USD / _EUR.
+    """
+
+    env_prefix = ENV_PREFIX
+    wallet_name = "WebMoney"
+    sandbox_credentials = protocol.SANDBOX_CREDENTIALS
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> WebMoneyCredentials:
-        """Sandbox: the fixed keys the simulator knows. Live: KOPEK_WEBMONEY_* variables.
-
-        Live needs KOPEK_WEBMONEY_WMID, KOPEK_WEBMONEY_SECRET_KEY, KOPEK_WEBMONEY_NOTIFY_SECRET
-        and at least one of KOPEK_WEBMONEY_PURSE_RUB / _USD / _EUR.
-        """
-        if settings.sandbox:
-            sandbox = protocol.SANDBOX_CREDENTIALS
-            return cls(sandbox.wmid, sandbox.purses, sandbox.secret_key, sandbox.notify_secret)
-        return cls._from_env(os.environ if env is None else env)
-
-    @classmethod
-    def _from_env(cls, env: Mapping[str, str]) -> WebMoneyCredentials:
-        def required(name: str) -> str:
-            value = env.get(ENV_PREFIX + name, "").strip()
-            if not value:
-                raise ValueError(f"live mode needs {ENV_PREFIX}{name} for WebMoney")
-            return value
-
-        wmid = required("WMID")
-        if not protocol.WMID_PATTERN.fullmatch(wmid):
-            raise ValueError(f"{ENV_PREFIX}WMID must be 12 digits")
+    def from_env(cls, env: LiveEnv) -> WebMoneyCredentials:
+        wmid = env.required("WMID", pattern=protocol.WMID_PATTERN, rule="12 digits")
         purses = _purses_from_env(env)
-        return cls(wmid, purses, required("SECRET_KEY"), required("NOTIFY_SECRET"))
+        return cls(wmid, purses, env.required("SECRET_KEY"), env.required("NOTIFY_SECRET"))
 
 
-def _purses_from_env(env: Mapping[str, str]) -> Mapping[str, str]:
+def _purses_from_env(env: LiveEnv) -> Mapping[str, str]:
     purses = {}
     for limits in INFO.limits:
-        purse = env.get(f"{ENV_PREFIX}PURSE_{limits.currency}", "").strip()
+        variable = f"PURSE_{limits.currency}"
+        purse = env.optional(variable)
         if not purse:
             continue
         if not protocol.PURSE_PATTERN.fullmatch(purse) or protocol.PURSE_CURRENCIES[purse[0]] != limits.currency:
-            raise ValueError(f"{ENV_PREFIX}PURSE_{limits.currency} is not a {limits.currency} purse: {purse!r}")
+            raise ValueError(f"{env.name(variable)} is not a {limits.currency} purse: {purse!r}")
         purses[limits.currency] = purse
     if not purses:
-        names = ", ".join(f"{ENV_PREFIX}PURSE_{lim.currency}" for lim in INFO.limits)
+        names = ", ".join(env.name(f"PURSE_{lim.currency}") for lim in INFO.limits)
         raise ValueError(f"live mode needs at least one WebMoney payee purse ({names})")
     return MappingProxyType(purses)
 

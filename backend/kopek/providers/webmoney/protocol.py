@@ -67,7 +67,9 @@ from typing import Mapping
 from urllib.parse import parse_qsl
 
 from kopek.money import Money
-from kopek.providers.contract import BadSignature, Outcome, ProviderError, UnknownProviderStatus
+from kopek.providers import mapping
+from kopek.providers.contract import BadSignature, Outcome, ProviderError
+from kopek.providers.mapping import Mapped, Refused
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DESCRIPTION_CHARS = 255
@@ -334,19 +336,6 @@ class InvoiceState(str, enum.Enum):
     ATTEMPTS_EXCEEDED = "attempts_exceeded"
 
 
-@dataclass(frozen=True)
-class Mapped:
-    outcome: Outcome
-    failure_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The provider rejected the request itself: a ProviderError, not the shopper's outcome."""
-
-    reason: str
-
-
 TRANS_REQUEST_RETVALS: Mapping[int, Mapped | Refused] = MappingProxyType({
     Retval.OK: Mapped(Outcome.REQUIRES_CODE),
     Retval.CLIENT_NOT_FOUND: Mapped(Outcome.DECLINED, "wallet_not_found"),
@@ -403,21 +392,15 @@ NOTIFICATION_STATES: Mapping[str, Mapped] = MappingProxyType({
 
 
 def resolve_retval(table: Mapping[int, Mapped | Refused], response: X20Response, operation: str) -> Mapped:
-    entry = table.get(response.retval)
-    if entry is None:
-        raise UnknownProviderStatus(f"WebMoney {operation} answered unknown retval {response.retval}")
-    if isinstance(entry, Refused):
-        raise ProviderError(
-            f"WebMoney {operation} refused the request: retval {response.retval} ({entry.reason}) {response.retdesc}".rstrip()
-        )
-    return entry
+    return mapping.resolve(
+        table, response.retval, unknown=f"WebMoney {operation} answered unknown retval {response.retval}",
+        refused=lambda reason: (f"WebMoney {operation} refused the request: retval {response.retval} "
+                                f"({reason}) {response.retdesc}").rstrip(),
+    )
 
 
 def resolve_state(table: Mapping[str, Mapped], state: str, operation: str) -> Mapped:
-    entry = table.get(state)
-    if entry is None:
-        raise UnknownProviderStatus(f"WebMoney {operation} reported unknown state {state[:40]!r}")
-    return entry
+    return mapping.look_up(table, state, f"WebMoney {operation} reported unknown state {state[:40]!r}")
 
 
 def resolve_status(response: X20Response) -> Mapped:

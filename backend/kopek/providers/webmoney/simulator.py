@@ -42,18 +42,17 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from kopek.providers.contract import ProviderError
 from kopek.providers.plugin import SimulatorContext
-from kopek.providers.sandbox.callbacks import CallbackSender, Notice
-from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, example_accounts, magic_of, processing_delay_s
-from kopek.providers.sandbox.stall import Stall
+from kopek.providers.sandbox.callbacks import Notice
+from kopek.providers.sandbox.magic import Magic, example_accounts, magic_of, processing_delay_s
+from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 from kopek.providers.webmoney import protocol
 from kopek.providers.webmoney.protocol import InvoiceState, Retval
 
@@ -109,40 +108,15 @@ class _Unavailable(Exception):
     """Answered with HTTP 503 instead of XML."""
 
 
-class Simulator:
+class Simulator(SimulatorRuntime):
     def __init__(self, context: SimulatorContext) -> None:
+        super().__init__(context.faults, context.time_scale, wallet=WALLET, log=log)
         self.phone = context.phone
-        self.time_scale = context.time_scale
-        self.sender = CallbackSender(context.faults, context.time_scale)
-        self.stall = Stall()
         self.credentials = protocol.SANDBOX_CREDENTIALS
         self.invoices: dict[str, Invoice] = {}
         self._by_payment_no: dict[tuple[str, str], str] = {}
-        self._flaky_failures: dict[tuple[str, str], int] = {}
+        self._flaky_failures = FlakyCounter(MAX_INVOICES)   # (purse, lmi_payment_no) -> 503s sent
         self._ids = itertools.count(100_000_000 + secrets.randbelow(100_000_000))
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    # ---- lifecycle ----
-
-    async def open(self) -> None:
-        await self.sender.open()
-
-    async def close(self) -> None:
-        self.stall.release_all()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sender.close()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("webmoney sandbox: background task failed", exc_info=task.exception())
 
     # ---- the operations; each returns the response XML ----
 
@@ -155,7 +129,7 @@ class Simulator:
         if invoice.magic is Magic.TIMEOUT:
             await self.stall.wait()
             raise _Unavailable("the sandbox provider is shutting down")
-        if invoice.magic is Magic.FLAKY and self._fail_flaky(invoice):
+        if invoice.magic is Magic.FLAKY and self._flaky_failures.fail_next((invoice.purse, invoice.payment_no)):
             raise _Unavailable("sandbox: a flaky wallet")
         if invoice.magic is Magic.NOT_FOUND:
             return protocol.response_xml(Retval.CLIENT_NOT_FOUND, retdesc="client not found",
@@ -235,17 +209,6 @@ class Simulator:
             description=fields.get("lmi_payment_desc", ""), account=account, result_url=result_url,
             code=f"{secrets.randbelow(1_000_000):06d}", magic=magic_of(account),
         )
-
-    def _fail_flaky(self, invoice: Invoice) -> bool:
-        """True for the first FLAKY_FAILURES requests of this lmi_payment_no."""
-        key = (invoice.purse, invoice.payment_no)
-        failures = self._flaky_failures.get(key, 0)
-        if failures >= FLAKY_FAILURES:
-            return False
-        self._flaky_failures[key] = failures + 1
-        while len(self._flaky_failures) > MAX_INVOICES:
-            del self._flaky_failures[next(iter(self._flaky_failures))]
-        return True
 
     def _store(self, invoice: Invoice) -> None:
         while len(self.invoices) >= MAX_INVOICES:
@@ -363,22 +326,10 @@ def create_simulator_app(context: SimulatorContext) -> web.Application:
     app = web.Application(middlewares=[context.faults.middleware])
     simulator = Simulator(context)
     app[SIMULATOR] = simulator
-    app.cleanup_ctx.append(_lifecycle)
-    app.on_shutdown.append(_release_stalls)
+    simulator.attach_to(app)
     for path, operation in _OPERATIONS.items():
         app.router.add_post(path, _handler(simulator, operation))
     return app
-
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[SIMULATOR].open()
-    yield
-    await app[SIMULATOR].close()
-
-
-async def _release_stalls(app: web.Application) -> None:
-    # on_shutdown runs before the server waits for its open requests; cleanup runs after.
-    app[SIMULATOR].stall.release_all()
 
 
 def _handler(simulator: Simulator, operation: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -16,7 +16,6 @@ also arrives by HTTP notification, verified by `parse_callback`.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Mapping
@@ -29,9 +28,9 @@ from kopek.providers.contract import (
     AttemptRequest, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome, ProviderError, ProviderResult,
     WalletField, WalletInfo, WalletLimits,
 )
+from kopek.providers.credentials import EnvCredentials, LiveEnv
 from kopek.providers.yandex_dengi import protocol
 from kopek.providers.yandex_dengi.protocol import Answer, Mapped
-from kopek.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -62,28 +61,18 @@ PROCESS_PAYMENT = "api/process-payment"
 
 
 @dataclass(frozen=True)
-class YandexDengiCredentials(protocol.Credentials):
-    """The merchant's wallet, OAuth token and notification secret."""
+class YandexDengiCredentials(EnvCredentials, protocol.Credentials):
+    """The merchant's wallet, OAuth token and notification secret. Live mode needs
+    KOPEK_YANDEX_DENGI_WALLET, KOPEK_YANDEX_DENGI_TOKEN and KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET."""
+
+    env_prefix = ENV_PREFIX
+    wallet_name = "Yandex.Dengi"
+    sandbox_credentials = protocol.SANDBOX_CREDENTIALS
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str] | None = None) -> YandexDengiCredentials:
-        """Sandbox: the fixed values the simulator knows. Live: KOPEK_YANDEX_DENGI_WALLET,
-        KOPEK_YANDEX_DENGI_TOKEN and KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET."""
-        if settings.sandbox:
-            sandbox = protocol.SANDBOX_CREDENTIALS
-            return cls(sandbox.wallet, sandbox.token, sandbox.notification_secret)
-        env = os.environ if env is None else env
-
-        def required(name: str) -> str:
-            value = env.get(ENV_PREFIX + name, "").strip()
-            if not value:
-                raise ValueError(f"live mode needs {ENV_PREFIX}{name} for Yandex.Dengi")
-            return value
-
-        wallet = required("WALLET")
-        if not protocol.WALLET_RE.fullmatch(wallet):
-            raise ValueError(f"{ENV_PREFIX}WALLET must be 15 digits starting with 41001")
-        return cls(wallet, required("TOKEN"), required("NOTIFICATION_SECRET"))
+    def from_env(cls, env: LiveEnv) -> YandexDengiCredentials:
+        wallet = env.required("WALLET", pattern=protocol.WALLET_RE, rule="15 digits starting with 41001")
+        return cls(wallet, env.required("TOKEN"), env.required("NOTIFICATION_SECRET"))
 
 
 class YandexDengiConnector:

@@ -55,7 +55,9 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
 from kopek.money import Money
-from kopek.providers.contract import BadSignature, Outcome, ProviderError, UnknownProviderStatus
+from kopek.providers import mapping
+from kopek.providers.contract import BadSignature, Outcome, ProviderError
+from kopek.providers.mapping import Mapped, Refused
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 50
@@ -248,19 +250,6 @@ class Error(str, enum.Enum):
     MONEY_SOURCE_NOT_AVAILABLE = "money_source_not_available"
 
 
-@dataclass(frozen=True)
-class Mapped:
-    outcome: Outcome
-    failure_code: str | None = None
-
-
-@dataclass(frozen=True)
-class Refused:
-    """The provider rejected our request itself: a ProviderError, not the shopper's outcome."""
-
-    reason: str
-
-
 class Next(enum.Enum):
     PROCESS = "process"      # request-payment succeeded: go on with process-payment
     SEE_ERROR = "see_error"  # refused: the `error` field says why
@@ -303,21 +292,17 @@ ERRORS: Mapping[str, Mapped | Refused] = MappingProxyType({
 
 
 def resolve(table: Mapping[str, Mapped | Next], status: str, error: str, operation: str) -> Mapped | Next:
-    entry = table.get(status)
-    if entry is None:
-        raise UnknownProviderStatus(f"Yandex.Dengi {operation} answered unknown status {status[:40]!r}")
+    entry = mapping.look_up(table, status, f"Yandex.Dengi {operation} answered unknown status {status[:40]!r}")
     if entry is Next.SEE_ERROR:
         return resolve_error(error, operation)
     return entry
 
 
 def resolve_error(error: str, operation: str) -> Mapped:
-    entry = ERRORS.get(error)
-    if entry is None:
-        raise UnknownProviderStatus(f"Yandex.Dengi {operation} refused with unknown error {error[:40]!r}")
-    if isinstance(entry, Refused):
-        raise ProviderError(f"Yandex.Dengi {operation} refused the request: {error} ({entry.reason})")
-    return entry
+    return mapping.resolve(
+        ERRORS, error, unknown=f"Yandex.Dengi {operation} refused with unknown error {error[:40]!r}",
+        refused=lambda reason: f"Yandex.Dengi {operation} refused the request: {error} ({reason})",
+    )
 
 
 # ---- the HTTP notification ------------------------------------------------------------------

@@ -31,18 +31,18 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from yarl import URL
 
-from kopek.providers.sandbox.callbacks import CallbackSender, Notice
+from kopek.providers.sandbox.callbacks import Notice
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, magic_of, processing_delay_s
 from kopek.providers.sandbox.phone import SandboxPhone
-from kopek.providers.sandbox.stall import Stall
+from kopek.providers.sandbox.runtime import SimulatorRuntime
 from kopek.providers.yandex_dengi import pages, protocol
 from kopek.providers.yandex_dengi.protocol import Error, Status
 
@@ -97,39 +97,14 @@ def _unavailable() -> web.Response:
     return web.Response(status=503, text="sandbox: service unavailable")
 
 
-class Simulator:
+class Simulator(SimulatorRuntime):
     def __init__(self, *, time_scale: float, faults: FaultInjector) -> None:
+        super().__init__(faults, time_scale, wallet="yandex_dengi", log=log)
         self.credentials = protocol.SANDBOX_CREDENTIALS
-        self.time_scale = time_scale
         self.faults = faults
-        self.sender = CallbackSender(faults, time_scale)
-        self.stall = Stall()
         self.operations: dict[str, Operation] = {}
         self._by_label: dict[str, str] = {}
         self._ids = itertools.count(10**15 + secrets.randbelow(10**15))
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    # ---- lifecycle ----
-
-    async def open(self) -> None:
-        await self.sender.open()
-
-    async def close(self) -> None:
-        self.stall.release_all()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sender.close()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("yandex_dengi sandbox: background task failed", exc_info=task.exception())
 
     def authorised(self, header: str) -> bool:
         return hmac.compare_digest(f"Bearer {self.credentials.token}".encode(), header.encode("utf-8"))
@@ -306,23 +281,12 @@ def create_simulator_app(*, time_scale: float, faults: FaultInjector | None = No
     app = web.Application(middlewares=[faults.middleware])
     app[SIMULATOR] = simulator
     app[FAULTS] = faults
-    app.cleanup_ctx.append(_lifecycle)
-    app.on_shutdown.append(_release_stalls)  # before the server waits for stalled handlers
+    simulator.attach_to(app)
     app.router.add_post("/api/request-payment", _api(simulator, Simulator.request_payment))
     app.router.add_post("/api/process-payment", _api(simulator, Simulator.process_payment))
     app.router.add_get("/ext_auth", functools.partial(_approval_page, simulator))
     app.router.add_post("/ext_auth/decision", functools.partial(_decision, simulator))
     return app
-
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[SIMULATOR].open()
-    yield
-    await app[SIMULATOR].close()
-
-
-async def _release_stalls(app: web.Application) -> None:
-    app[SIMULATOR].stall.release_all()
 
 
 def _api(simulator: Simulator, operation: ApiOperation) -> Callable[[web.Request], Awaitable[web.Response]]:
