@@ -148,3 +148,13 @@ async def test_a_mismatched_amount_flags_the_attempt_for_review(kopek, processin
     await post(kopek, notification(attempt_row, amount="0.01"))
     flagged = await kopek.app[keys.STORE].get_attempt(attempt_row.id)
     assert flagged.needs_review == "amount_mismatch" and flagged.status == "processing"
+
+
+async def test_a_success_for_an_attempt_that_already_ended_is_flagged_not_applied(kopek, processing):
+    payment, attempt_row = processing
+    await post(kopek, notification(attempt_row, state="declined"))
+    assert await status_of(kopek, payment) == "requires_wallet"
+    late = await post(kopek, notification(attempt_row))
+    assert late.status == 200
+    assert await status_of(kopek, payment) == "requires_wallet"
+    assert (await kopek.app[keys.STORE].get_attempt(attempt_row.id)).needs_review == "paid_after_failure"

@@ -223,7 +223,7 @@ class AttemptFlow:
         """Move the payment as the provider's word says. The caller holds the payment's lock
         and passes fresh rows. Stale news (an attempt already final) changes nothing."""
         outcome = result.outcome
-        if attempt.status == "failed" and attempt.failure_code == "interrupted" and outcome is Outcome.SUCCEEDED:
+        if attempt.status == "failed" and outcome is Outcome.SUCCEEDED:
             return await self._late_success(payment, attempt)
         if attempt.status not in OPEN_ATTEMPT or payment.current_attempt_id != attempt.id:
             return payment
@@ -245,11 +245,12 @@ class AttemptFlow:
                                         attempt_fields={"status": "succeeded", "next_check_at": None})
 
     async def _late_success(self, payment: Payment, attempt: Attempt) -> Payment:
-        """An attempt cut off by a restart succeeded at the provider after all: the money moved."""
-        if payment.status != states.REQUIRES_WALLET:
-            log.error("attempt %s succeeded at the provider after the payment moved on (%s): review it",
-                      attempt.id, payment.status)
-            await self.store.update_attempt(attempt.id, "failed", {"needs_review": "paid_after_interruption"})
+        """The provider took the money for an attempt Kopek had given up on. After a restart cut
+        it off, the open payment still succeeds; otherwise a person must look (and refund)."""
+        if attempt.failure_code != "interrupted" or payment.status != states.REQUIRES_WALLET:
+            log.error("attempt %s succeeded at the provider after it ended here (%s, payment %s): review it",
+                      attempt.id, attempt.failure_code, payment.status)
+            await self.store.update_attempt(attempt.id, "failed", {"needs_review": "paid_after_failure"})
             return payment
         payment = await self.service.apply(
             payment, states.PROCESSING, "process", payment_fields={"current_attempt_id": attempt.id,
