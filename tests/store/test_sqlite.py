@@ -45,10 +45,11 @@ async def test_one_open_payment_per_order_is_a_unique_index(kopek):
     store = kopek.app[keys.STORE]
     payment = await kopek.create_payment(order_id="U-1")
     with pytest.raises(sqlite3.IntegrityError):
-        await _raw(store, "INSERT INTO payments SELECT 'pay_copy', merchant_id, livemode, 'requires_wallet', "
-                   "amount, currency, order_id, description, return_url, metadata, allowed_wallets, wallet, "
-                   "current_attempt_id, next_action, last_error, attempts_count, last_seq, expires_at, "
-                   "created_at, updated_at FROM payments WHERE id=?", (payment["id"],))
+        columns = ("merchant_id, livemode, amount, currency, order_id, description, return_url, metadata, "
+                   "allowed_wallets, wallet, current_attempt_id, next_action, last_error, attempts_count, "
+                   "last_seq, expires_at, created_at, updated_at")
+        await _raw(store, f"INSERT INTO payments (id, status, {columns}) SELECT 'pay_copy', 'requires_wallet', "
+                   f"{columns} FROM payments WHERE id=?", (payment["id"],))
 
 
 async def test_amounts_must_be_positive(kopek):
