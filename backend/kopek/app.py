@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from kopek import keys
+from kopek.ledger import wiring as ledger
 from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
@@ -28,9 +29,11 @@ from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
-from kopek.web import api, callbacks, checkout, live, merchant, openapi, sandbox, widget
+from kopek.web import api, callbacks, checkout, events, idempotency, live, merchant, openapi, sandbox, widget
+from kopek.web import buttons, hosted
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
+from kopek.webhooks import wiring as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,12 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])
-    for module in (api, merchant, checkout, live, callbacks, widget, openapi):
+    webhooks.setup(app)  # after the database: its sender drains the outbox
+    idempotency.setup(app)
+    hosted.setup(app)
+    buttons.setup(app)  # after the database: the button service reads the store
+    ledger.setup(app)  # after the database: the booking hook and provider settlements need the store
+    for module in (api, merchant, checkout, live, callbacks, widget, openapi, events):
         app.router.add_routes(module.routes)
     if settings.sandbox:
         app.router.add_routes(sandbox.routes)

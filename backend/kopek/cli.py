@@ -1,4 +1,4 @@
-"""kopek serve | migrate | merchant create | merchant list"""
+"""kopek serve | migrate | merchant create | merchant list | webhook create | webhook list | button create"""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from kopek import buttons_cli
+from kopek.ledger import cli as ledger_cli
 from kopek.app import create_app
 from kopek.merchants import InvalidOrigin, NewMerchant, create_merchant, ensure_sandbox_merchant
 from kopek.providers.sandbox.server import create_simulators_app
 from kopek.settings import MODES, Settings, settings_from_env
 from kopek.store.sqlite import SqliteStore
+from kopek.webhooks import cli as webhook_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help="print one JSON object")
     listing = merchant.add_parser("list", help="list merchants")
     listing.add_argument("--json", action="store_true")
+    webhook_cli.add_commands(commands)
+    buttons_cli.add_commands(commands)
+    ledger_cli.add_commands(commands, merchant)
     return parser
 
 
@@ -67,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         return serve_simulators(settings)
     if args.command == "migrate":
         return asyncio.run(_with_store(settings, _migrate))
+    if args.command == "webhook":
+        return asyncio.run(_with_store(settings, lambda store: webhook_cli.run(store, settings, args)))
+    if args.command == "button":
+        return asyncio.run(_with_store(settings, lambda store: buttons_cli.run(store, settings, args)))
+    if ledger_cli.handles(args):
+        return asyncio.run(_with_store(settings, lambda store: ledger_cli.run(store, settings, args)))
     if args.action == "create":
         return asyncio.run(_with_store(settings, lambda store: _create_merchant(store, args)))
     return asyncio.run(_with_store(settings, lambda store: _list_merchants(store, args.json)))

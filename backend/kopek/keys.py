@@ -5,6 +5,9 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from kopek.buttons import ButtonService
+from kopek.idempotency import IdempotencyGuard
+from kopek.ledger.service import Ledger
 from kopek.live.hub import LiveHub
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
@@ -16,6 +19,8 @@ from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
 from kopek.web.ratelimit import RateLimiter
+from kopek.webhooks.endpoints import WebhookEndpoints
+from kopek.webhooks.sender import WebhookSender
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SqliteStore)
@@ -30,3 +35,10 @@ CALLBACKS = web.AppKey("callbacks", CallbackReceiver)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)
 SANDBOX_MERCHANT_ID = web.AppKey("sandbox_merchant_id", str)
+IDEMPOTENCY = web.AppKey("idempotency", IdempotencyGuard)
+WEBHOOK_ENDPOINTS = web.AppKey("webhook_endpoints", WebhookEndpoints)
+WEBHOOK_SENDER = web.AppKey("webhook_sender", WebhookSender)
+BUTTONS = web.AppKey("buttons", ButtonService)
+BUTTON_CHECKOUTS_PER_IP = web.AppKey("button_checkouts_per_ip", RateLimiter)
+BUTTON_CHECKOUTS_PER_BUTTON = web.AppKey("button_checkouts_per_button", RateLimiter)
+LEDGER = web.AppKey("ledger", Ledger)

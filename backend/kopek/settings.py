@@ -39,6 +39,17 @@ class Settings:
     reconcile_interval_s: float = 1.0
     # An attempt the provider keeps "processing" this long is given up (the shopper may try again).
     max_processing_s: float = 30 * 60
+    idempotency_ttl_s: float = 24 * 3600  # how long an Idempotency-Key is kept
+    idempotency_wait_s: float = 30.0      # how long a request waits for another with its key, then 409
+    # Webhooks: one attempt's limit, and a factor on the retry schedule (tests compress it).
+    webhook_timeout_s: float = 15.0
+    webhook_retry_scale: float = 1.0
+    # Payment buttons: presses (each creates a payment) allowed per minute, per shopper IP and per button.
+    button_checkouts_per_ip_per_min: int = 20
+    button_checkouts_per_button_per_min: int = 60
+    # Wallet providers settle with Kopek (money becomes available) this often; the sandbox time
+    # scale compresses it like the providers' other delays.
+    provider_settlement_interval_s: float = 86400.0
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -47,6 +58,12 @@ class Settings:
         if self.sandbox_time_scale <= 0:
             raise ValueError("the sandbox time scale must be above 0")
         FaultSettings.parse(self.sandbox_faults)  # a typo fails at start, with the reason
+        if self.webhook_timeout_s <= 0 or self.webhook_retry_scale <= 0:
+            raise ValueError("the webhook timeout and retry scale must be above 0")
+        if self.idempotency_ttl_s <= 0 or self.idempotency_wait_s < 0:
+            raise ValueError("the idempotency TTL must be above 0 and the wait at least 0")
+        if self.provider_settlement_interval_s <= 0:
+            raise ValueError("the provider settlement interval must be above 0")
 
     @property
     def public_base_url(self) -> str:
@@ -89,6 +106,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "CODE_RESEND_COOLDOWN_S": ("code_resend_cooldown_s", float),
         "CHECK_TIMEOUT_S": ("check_timeout_s", float),
         "MAX_PROCESSING_S": ("max_processing_s", float),
+        "WEBHOOK_TIMEOUT_S": ("webhook_timeout_s", float),
+        "WEBHOOK_RETRY_SCALE": ("webhook_retry_scale", float),
+        "IDEMPOTENCY_TTL_S": ("idempotency_ttl_s", float),
+        "IDEMPOTENCY_WAIT_S": ("idempotency_wait_s", float),
+        "BUTTON_CHECKOUTS_PER_IP_PER_MIN": ("button_checkouts_per_ip_per_min", int),
+        "BUTTON_CHECKOUTS_PER_BUTTON_PER_MIN": ("button_checkouts_per_button_per_min", int),
+        "PROVIDER_SETTLEMENT_INTERVAL_S": ("provider_settlement_interval_s", float),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

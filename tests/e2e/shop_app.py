@@ -99,6 +99,14 @@ async def buy(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/checkout?payment={payment['id']}")
 
 
+async def pay_on_kopek(request: web.Request) -> web.Response:
+    """The hosted-page flow: create the payment with a return_url that has its own query string
+    and fragment (/return?order=<order_id>&lang=en#top), then send the shopper to checkout_url."""
+    return_url = f"{request.scheme}://{request.host}/return?order={{order_id}}&lang=en#top"
+    payment = await create_payment(request.app, int(request.query.get("amount", "500")), return_url)
+    raise web.HTTPSeeOther(payment["checkout_url"])
+
+
 RETURN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Your order</title>{refresh}</head>
 <body data-payment-id="{payment_id}">
@@ -139,6 +147,7 @@ def create_shop_app(kopek_url: str, secret_key: str) -> web.Application:
     app.router.add_get("/checkout", checkout)
     app.router.add_get("/orders/{id}", order_status)
     app.router.add_get("/buy", buy)
+    app.router.add_get("/pay-on-kopek", pay_on_kopek)
     app.router.add_get("/return", return_page)
     app.router.add_get("/shop.js", shop_js)
     return app

@@ -73,7 +73,8 @@
           if (data.height > 0) height = Math.ceil(data.height);
           sizeFrame();
         } else if (data.type === 'redirect') {
-          redirect(data.url, data.returnUrl);
+          // On Kopek's own hosted page, come back to it: it sends the shopper on with the result.
+          redirect(data.url, location.origin === kopekOrigin ? '' : data.returnUrl);
         } else if (EVENTS.includes(data.type)) {
           if (data.type === 'ready') reveal();
           emit(data.type, data);

@@ -118,9 +118,13 @@ class PaymentSchema(Schema):
     status = fields.String(metadata={"enum": list(STATUSES)})
     amount = fields.Integer()
     currency = fields.String()
+    fee = fields.Integer(allow_none=True, metadata={"description": "Kopek's fee in minor units; null until succeeded"})
+    net = fields.Integer(allow_none=True, metadata={"description": "amount - fee: what the shop is owed"})
     order_id = fields.String()
     description = fields.String()
     client_secret = fields.String()
+    checkout_url = fields.String(metadata={"description": "Kopek's hosted payment page; the client secret "
+                                                          "rides in its #fragment, so send shoppers there as is."})
     wallet = fields.String(allow_none=True)
     next_action = fields.Nested(NextActionSchema, allow_none=True)
     last_error = fields.Nested(PaymentErrorSchema, allow_none=True)

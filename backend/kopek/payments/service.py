@@ -12,6 +12,7 @@ from typing import Any, Callable
 from kopek import clock
 from kopek.errors import AuthenticationFailed, Conflict, InvalidRequest, InvalidState, NotFound
 from kopek.ids import check_client_secret, derive_client_secret, new_id
+from kopek.ledger.plans import refuse_if_fee_exceeds
 from kopek.live.hub import LiveHub
 from kopek.payments import states
 from kopek.payments.locks import KeyedLocks
@@ -45,7 +46,7 @@ class PaymentService:
         return derive_client_secret(self.instance_key, payment.id)
 
     def public(self, payment: Payment) -> dict[str, Any]:
-        return payment_object(self.snapshot(payment), self.client_secret(payment))
+        return payment_object(self.snapshot(payment), self.client_secret(payment), self.settings.public_base_url)
 
     # -- the one way to change state --------------------------------------------------
 
@@ -78,6 +79,8 @@ class PaymentService:
     async def create(self, *, merchant_id: str, livemode: bool, data: dict[str, Any]) -> Payment:
         disabled = await self.store.disabled_wallets(merchant_id)
         allowed = self._check_wallets(data["wallets"], data["amount"], data["currency"], disabled)
+        await refuse_if_fee_exceeds(self.store, merchant_id, self._payable_wallets(allowed, disabled, data),
+                                    data["amount"])
         created = clock.now_iso()
         ttl_s = data["expires_in"] or self.settings.payment_ttl_s
         payment = Payment(
@@ -112,6 +115,11 @@ class PaymentService:
             raise InvalidRequest(self._limits_message(candidates, amount, currency),
                                  param="amount", code="amount_outside_wallet_limits")
         return tuple(dict.fromkeys(requested)) if requested else None
+
+    def _payable_wallets(self, allowed: tuple[str, ...] | None, disabled: frozenset[str],
+                         data: dict[str, Any]) -> list[str]:
+        names = allowed or [w for w in self.wallets if w not in disabled]
+        return [w for w in names if self.wallets[w].accepts(data["amount"], data["currency"])]
 
     @staticmethod
     def _limits_message(candidates: list[WalletInfo], amount: int, currency: str) -> str:

@@ -19,6 +19,8 @@ def payment_snapshot(payment: Payment, max_attempts: int) -> dict[str, Any]:
         "status": payment.status,
         "amount": payment.amount,
         "currency": payment.currency,
+        "fee": payment.fee,    # null until the payment succeeds
+        "net": payment.net,
         "order_id": payment.order_id,
         "description": payment.description,
         "wallet": payment.wallet,
@@ -33,8 +35,14 @@ def payment_snapshot(payment: Payment, max_attempts: int) -> dict[str, Any]:
     }
 
 
-def payment_object(snapshot: dict[str, Any], client_secret: str) -> dict[str, Any]:
-    return {**snapshot, "client_secret": client_secret}
+def payment_object(snapshot: dict[str, Any], client_secret: str, public_base_url: str) -> dict[str, Any]:
+    return {**snapshot, "client_secret": client_secret,
+            "checkout_url": hosted_checkout_url(public_base_url, snapshot["id"], client_secret)}
+
+
+def hosted_checkout_url(public_base_url: str, payment_id: str, client_secret: str) -> str:
+    """The hosted page; the secret rides in the #fragment, which browsers never send to a server."""
+    return f"{public_base_url}/pay/{payment_id}#{client_secret}"
 
 
 def checkout_view(snapshot: dict[str, Any]) -> dict[str, Any]:

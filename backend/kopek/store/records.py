@@ -49,6 +49,8 @@ class Payment:
     expires_at: str
     created_at: str
     updated_at: str
+    fee: int | None = None   # minor units, set when the payment succeeds (ledger/fees.py)
+    net: int | None = None   # amount - fee: what the shop is owed
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ Render = Callable[[Payment], dict[str, Any]]
 # Runs inside the transaction that appends an event, so what it writes (ledger postings)
 # commits or rolls back together with the state change that caused it.
 EventHook = Callable[[aiosqlite.Connection, Payment, Event], Awaitable[None]]
+# Runs in that same transaction after the state change is written but before its event is
+# rendered (with the payment id and the event type), so what it sets on the payment (the
+# fee and net of a success) shows in the event and its webhook too.
+ChangeHook = Callable[[aiosqlite.Connection, str, str], Awaitable[None]]
 _JSON_PAYMENT_COLUMNS = ("metadata", "allowed_wallets", "next_action", "last_error")
 
 
@@ -70,6 +74,7 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self.event_hooks: list[EventHook] = []
+        self.change_hooks: list[ChangeHook] = []
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -270,6 +275,8 @@ class SqliteStore:
 
     async def _append_event(self, db: aiosqlite.Connection, payment_id: str, event_type: str,
                             render: Render) -> tuple[Payment, Event]:
+        for change_hook in self.change_hooks:
+            await change_hook(db, payment_id, event_type)
         payment, event = await _append_event(db, payment_id, event_type, render)
         for hook in self.event_hooks:
             await hook(db, payment, event)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.errors import AuthenticationFailed, InvalidRequest, KopekError, RateLimited
+from kopek.merchants import normalize_origin
 from kopek.payments.schemas import AttemptCreateSchema, ConfirmSchema, EmptySchema, EventsQuerySchema
 from kopek.payments.views import checkout_view, event_object
 from kopek.store.records import Payment
@@ -96,7 +97,7 @@ async def events(request: web.Request) -> web.Response:
 async def frame(request: web.Request) -> web.Response:
     """The iframe page. Only the merchant's allowed origins may frame it (CSP frame-ancestors)."""
     payment = await request.app[keys.STORE].get_payment(request.match_info["id"])
-    origins = await request.app[keys.STORE].merchant_origins(payment.merchant_id) if payment else ()
+    origins = await _frame_ancestors(request, payment.merchant_id) if payment else ()
     parent_origin = request.query.get("origin", "")
     locale = "ru" if request.query.get("locale") == "ru" else "en"
     if payment is None or parent_origin not in origins:
@@ -110,6 +111,12 @@ async def frame(request: web.Request) -> web.Response:
     response.headers["Content-Security-Policy"] = frame_csp(settings.public_base_url, origins)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def _frame_ancestors(request: web.Request, merchant_id: str) -> tuple[str, ...]:
+    """The merchant's allowed origins, and Kopek's own: its hosted page (/pay/{id}) frames every checkout."""
+    own_origin = normalize_origin(request.app[keys.SETTINGS].public_base_url)
+    return tuple(dict.fromkeys((*await request.app[keys.STORE].merchant_origins(merchant_id), own_origin)))
 
 
 def _error_page(request: web.Request, error: KopekError, locale: str) -> web.Response:

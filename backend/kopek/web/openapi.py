@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -9,7 +10,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from kopek import __version__, keys
-from kopek.payments import schemas
+from kopek.buttons import OPERATIONS as BUTTON_OPERATIONS
+from kopek.ledger import schemas as ledger_schemas
+from kopek.payments import feed_schemas, schemas
+from kopek.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY_PARAMETER
+from kopek.webhooks import schemas as webhook_schemas
 
 routes = web.RouteTableDef()
 
@@ -25,6 +30,11 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
     ("get", "/v1/wallets", "Every wallet, with whether this merchant enabled it", None, 200, schemas.WalletListSchema),
     ("post", "/v1/wallets/{id}", "Enable or disable a wallet for this merchant", schemas.WalletUpdateSchema, 200,
      schemas.WalletSchema),
+    ("get", "/v1/events", "This merchant's events, oldest first, for polling", feed_schemas.EventFeedQuerySchema,
+     200, feed_schemas.EventFeedPageSchema),
+    *webhook_schemas.OPERATIONS,
+    *BUTTON_OPERATIONS,
+    *ledger_schemas.OPERATIONS,
 ]
 
 
@@ -51,8 +61,10 @@ def _operation(method: str, path: str, summary: str, request_schema: Any, status
         },
     }
     parameters = []
-    if "{id}" in path:
-        parameters.append({"in": "path", "name": "id", "required": True, "schema": {"type": "string"}})
+    for name in re.findall(r"{(\w+)}", path):
+        parameters.append({"in": "path", "name": name, "required": True, "schema": {"type": "string"}})
+    if method == "post":
+        parameters.append({**IDEMPOTENCY_KEY_PARAMETER})
     if request_schema is not None and method == "get":
         parameters.append({"in": "query", "schema": request_schema})
     elif request_schema is not None:

@@ -11,7 +11,7 @@ from kopek.resources import widget_dir
 
 routes = web.RouteTableDef()
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
-FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pages.css"})
+FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pages.css", "hosted-page.js"})
 
 
 @lru_cache(maxsize=8)

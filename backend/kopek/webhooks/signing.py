@@ -1,0 +1,38 @@
+"""Standard Webhooks signatures, and endpoint secrets derived (never stored) from an instance key."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from kopek import clock
+from kopek.store.webhooks import WebhookEndpoint
+
+SECRET_PREFIX = "whsec_"
+
+
+def derive_secret(instance_key: bytes, endpoint_id: str, version: int) -> str:
+    """`whsec_` + base64 of 32 bytes; a new version number gives a new secret (rotation)."""
+    raw = hmac.new(instance_key, f"webhook-secret:{endpoint_id}:{version}".encode(), hashlib.sha256).digest()
+    return SECRET_PREFIX + base64.b64encode(raw).decode()
+
+
+def signing_secrets(instance_key: bytes, endpoint: WebhookEndpoint, now_iso: str | None = None) -> list[str]:
+    """The current secret, then the previous one while its rotation overlap lasts."""
+    found = [derive_secret(instance_key, endpoint.id, endpoint.secret_version)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_version is not None and expires and expires > (now_iso or clock.now_iso()):
+        found.append(derive_secret(instance_key, endpoint.id, endpoint.previous_secret_version))
+    return found
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def signature_header(secrets: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
+    """Space-separated `v1,` signatures, one per secret, as the spec allows."""
+    return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
