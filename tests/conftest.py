@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from kopek import keys
 from kopek.app import create_app
 from kopek.merchants import NewMerchant, create_merchant
+from kopek.providers.registry import PLUGINS
 from kopek.settings import Settings
 from support import make_settings
 
@@ -70,3 +71,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run last: sync Playwright drives its own event loop on the main thread,
     which must not overlap the asyncio tests' loops."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+# A live-mode server: providers configured (never called in these tests), live keys.
+LIVE_ENV = {
+    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
+    "KOPEK_WEBMONEY_SECRET_KEY": "s", "KOPEK_WEBMONEY_NOTIFY_SECRET": "n",
+    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "t",
+    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "n",
+    "KOPEK_EPORT_MERCHANT_ID": "m", "KOPEK_EPORT_SECRET": "s", "KOPEK_EPORT_NOTIFY_SECRET": "n",
+    "KOPEK_KREDITPILOT_KEY_ID": "k", "KOPEK_KREDITPILOT_SECRET": "s", "KOPEK_KREDITPILOT_NOTIFY_SECRET": "n",
+}
+
+
+@pytest.fixture
+async def live(tmp_path, unused_tcp_port, aiohttp_client, monkeypatch):
+    for name, value in LIVE_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = make_settings(tmp_path, unused_tcp_port, mode="live", webhook_timeout_s=1.0,
+                             provider_urls={w: f"https://{w}.provider.example" for w in PLUGINS})
+    app = create_app(settings)
+    client = await aiohttp_client(TestServer(app, port=settings.port, host=settings.host))
+    merchant = await create_merchant(app[keys.STORE], "Live shop", [])
+    return app, client, {"Authorization": f"Bearer {merchant.live_secret_key}"}

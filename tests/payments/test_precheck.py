@@ -105,3 +105,11 @@ async def test_bad_check_settings_are_400(kopek, body):
     assert response.status == 400
     merchant = await (await kopek.client.get("/v1/merchant", headers=kopek.auth())).json()
     assert merchant["check_url"] is None and merchant["check_on_timeout"] == "allow"
+
+
+async def test_a_private_check_url_is_refused_in_live_mode(live):
+    _, client, auth = live
+    for url in ("http://127.0.0.1/check", "http://10.0.0.5/check", "http://[::1]/check", "http://169.254.169.254/"):
+        response = await client.post("/v1/merchant", json={"check_url": url}, headers=auth)
+        assert response.status == 400, url
+        assert (await response.json())["error"]["code"] == "url_not_allowed"

@@ -222,28 +222,6 @@ async def test_openapi_documents_the_webhook_operations(kopek):
 
 # -- live mode: the SSRF guard --------------------------------------------------------
 
-LIVE_ENV = {
-    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
-    "KOPEK_WEBMONEY_SECRET_KEY": "s", "KOPEK_WEBMONEY_NOTIFY_SECRET": "n",
-    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "t",
-    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "n",
-    "KOPEK_EPORT_MERCHANT_ID": "m", "KOPEK_EPORT_SECRET": "s", "KOPEK_EPORT_NOTIFY_SECRET": "n",
-    "KOPEK_KREDITPILOT_KEY_ID": "k", "KOPEK_KREDITPILOT_SECRET": "s", "KOPEK_KREDITPILOT_NOTIFY_SECRET": "n",
-}
-
-
-@pytest.fixture
-async def live(tmp_path, unused_tcp_port, aiohttp_client, monkeypatch):
-    for name, value in LIVE_ENV.items():
-        monkeypatch.setenv(name, value)
-    settings = make_settings(tmp_path, unused_tcp_port, mode="live", webhook_timeout_s=1.0,
-                             provider_urls={w: f"https://{w}.provider.example" for w in PLUGINS})
-    app = create_app(settings)
-    client = await aiohttp_client(TestServer(app, port=settings.port, host=settings.host))
-    merchant = await create_merchant(app[keys.STORE], "Live shop", [])
-    return app, client, {"Authorization": f"Bearer {merchant.live_secret_key}"}
-
-
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1:8080/hooks", "http://localhost/hooks", "http://10.0.0.5/hooks", "http://192.168.1.1/",
     "http://172.16.0.1/", "http://169.254.169.254/latest/meta-data", "http://0.0.0.0:80/", "http://[::1]/",

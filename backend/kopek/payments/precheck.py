@@ -23,6 +23,7 @@ import aiohttp
 
 from kopek.ids import new_id
 from kopek.store.records import Merchant
+from kopek.webhooks.signing import SECRET_PREFIX, sign
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,12 @@ class Verdict:
 def check_secret(instance_key: bytes, merchant_id: str) -> str:
     """Derived, never stored: shown to the merchant when the check URL is set."""
     raw = hmac.new(instance_key, f"check:{merchant_id}".encode(), hashlib.sha256).digest()
-    return "whsec_" + base64.b64encode(raw).decode()
+    return SECRET_PREFIX + base64.b64encode(raw).decode()
 
 
 def signature_headers(secret: str, message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": f"v1,{signature}",
-            "Content-Type": "application/json"}
+    return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, message_id, timestamp, body), "Content-Type": "application/json"}
 
 
 class PreCheck:

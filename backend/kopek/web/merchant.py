@@ -8,7 +8,9 @@ from aiohttp import web
 from marshmallow import Schema, fields, validate
 
 from kopek import keys
+from kopek.errors import InvalidRequest
 from kopek.payments.precheck import check_secret
+from kopek.webhooks.guard import UrlNotAllowed, check_url_target
 from kopek.store.records import Merchant
 from kopek.web.requests import authenticate, read_json
 
@@ -28,6 +30,14 @@ def merchant_object(merchant: Merchant) -> dict[str, Any]:
             "check_url": merchant.check_url, "check_on_timeout": merchant.check_on_timeout}
 
 
+async def _refuse_private(request: web.Request, url: str) -> None:
+    """In live mode the check URL passes the same SSRF guard as webhook endpoints."""
+    try:
+        await check_url_target(url, allow_private=request.app[keys.SETTINGS].sandbox)
+    except UrlNotAllowed as exc:
+        raise InvalidRequest(str(exc), param="check_url", code="url_not_allowed") from exc
+
+
 @routes.get("/v1/merchant")
 async def get_merchant(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
@@ -45,6 +55,8 @@ async def update_merchant(request: web.Request) -> web.Response:
     merchant = await store.get_merchant(api_key.merchant_id)
     assert merchant is not None
     check_url = data.get("check_url", merchant.check_url)
+    if check_url and "check_url" in data:
+        await _refuse_private(request, check_url)
     await store.set_merchant_check(merchant.id, check_url, data.get("check_on_timeout", merchant.check_on_timeout))
     merchant = await store.get_merchant(merchant.id)
     assert merchant is not None
