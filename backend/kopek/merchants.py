@@ -72,15 +72,12 @@ class SandboxMerchant:
 
 
 async def ensure_sandbox_merchant(store: SqliteStore, settings: Settings) -> SandboxMerchant:
-    """The sandbox merchant exists, and Kopek's own origin may frame its checkout (for /sandbox)."""
-    own_origin = normalize_origin(settings.public_base_url)
+    """The sandbox merchant exists. (Kopek's own origin may frame every checkout, so /sandbox works
+    whatever URL Kopek is reached at.)"""
     merchant_id = await store.get_instance_setting(SANDBOX_MERCHANT_SETTING)
     merchant = await store.get_merchant(merchant_id) if merchant_id else None
-    if merchant is None:
-        created = await create_merchant(store, "Sandbox shop", [own_origin])
-        await store.set_instance_setting(SANDBOX_MERCHANT_SETTING, created.merchant.id)
-        return SandboxMerchant(created.merchant, created)
-    if own_origin not in merchant.origins:
-        await store.add_merchant_origin(merchant.id, own_origin)
-        merchant = await store.get_merchant(merchant.id) or merchant
-    return SandboxMerchant(merchant, None)
+    if merchant is not None:
+        return SandboxMerchant(merchant, None)
+    created = await create_merchant(store, "Sandbox shop", [normalize_origin(settings.public_base_url)])
+    await store.set_instance_setting(SANDBOX_MERCHANT_SETTING, created.merchant.id)
+    return SandboxMerchant(created.merchant, created)

@@ -179,10 +179,6 @@ class SqliteStore:
             await db.execute("UPDATE merchants SET check_url=?, check_on_timeout=? WHERE id=?",
                              (check_url, on_timeout, merchant_id))
 
-    async def add_merchant_origin(self, merchant_id: str, origin: str) -> None:
-        async with self._transaction() as db:
-            await db.execute("INSERT OR IGNORE INTO merchant_origins VALUES (?, ?)", (merchant_id, origin))
-
     async def list_merchants(self) -> list[Merchant]:
         rows = await self._fetchall("SELECT * FROM merchants ORDER BY created_at, id")
         return [Merchant(**dict(row), origins=await self.merchant_origins(row["id"])) for row in rows]
