@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.ledger import wiring as ledger
+from kopek.refunds import wiring as refunds
 from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
     hosted.setup(app)
     buttons.setup(app)  # after the database: the button service reads the store
     ledger.setup(app)  # after the database: the booking hook and provider settlements need the store
+    refunds.setup(app)  # after the services: refunds need the store and the connectors
     for module in (api, merchant, checkout, live, callbacks, widget, openapi, events):
         app.router.add_routes(module.routes)
     if settings.sandbox:

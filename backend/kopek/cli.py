@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kopek import buttons_cli
 from kopek.ledger import cli as ledger_cli
+from kopek.reconcile import cli as reconcile_cli
 from kopek.app import create_app
 from kopek.merchants import InvalidOrigin, NewMerchant, create_merchant, ensure_sandbox_merchant
 from kopek.providers.sandbox.server import create_simulators_app
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhook_cli.add_commands(commands)
     buttons_cli.add_commands(commands)
     ledger_cli.add_commands(commands, merchant)
+    reconcile_cli.add_command(commands)
     return parser
 
 
@@ -77,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_store(settings, lambda store: webhook_cli.run(store, settings, args)))
     if args.command == "button":
         return asyncio.run(_with_store(settings, lambda store: buttons_cli.run(store, settings, args)))
+    if args.command == "reconcile":
+        return asyncio.run(_with_store(settings, lambda store: reconcile_cli.run(store, settings, args)))
     if ledger_cli.handles(args):
         return asyncio.run(_with_store(settings, lambda store: ledger_cli.run(store, settings, args)))
     if args.action == "create":

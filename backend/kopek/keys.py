@@ -13,6 +13,7 @@ from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
 from kopek.payments.reconciler import Reconciler
 from kopek.payments.service import PaymentService
+from kopek.refunds.service import RefundService
 from kopek.providers.breaker import GuardedConnector
 from kopek.providers.sandbox.faults import FaultInjector
 from kopek.providers.sandbox.phone import SandboxPhone
@@ -42,3 +43,4 @@ BUTTONS = web.AppKey("buttons", ButtonService)
 BUTTON_CHECKOUTS_PER_IP = web.AppKey("button_checkouts_per_ip", RateLimiter)
 BUTTON_CHECKOUTS_PER_BUTTON = web.AppKey("button_checkouts_per_button", RateLimiter)
 LEDGER = web.AppKey("ledger", Ledger)
+REFUNDS = web.AppKey("refunds", RefundService)

@@ -329,3 +329,14 @@ async def test_a_settlement_is_paid_once_and_only_with_money_the_providers_have_
     assert twice.value.code == "settlement_paid"
     report = await assert_books_balance(kopek)
     assert report.figures["by_currency"]["test RUB"]["paid_out"] == 10_735
+
+
+async def test_openapi_documents_the_money_endpoints_and_the_payments_fee(kopek):
+    spec = await (await kopek.client.get("/v1/openapi.json")).json()
+    for path, method in [("/v1/fee_plans", "get"), ("/v1/fee_plans/{wallet}", "post"), ("/v1/balance", "get"),
+                         ("/v1/settlements", "get"), ("/v1/settlements/{id}", "get")]:
+        assert method in spec["paths"][path], path
+    payment = spec["components"]["schemas"]["Payment"]["properties"]
+    assert payment["fee"]["nullable"] is True and "net" in payment
+    plan = spec["components"]["schemas"]["FeePlanUpdate"]
+    assert set(plan["required"]) == {"basis_points", "fixed", "minimum"}

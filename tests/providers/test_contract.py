@@ -31,13 +31,14 @@ from kopek.providers import webmoney
 from kopek.providers import yandex_dengi
 from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, ConfirmationStyle, Connector, Outcome,
-    ProviderError, ProviderResult,
+    ProviderError, ProviderResult, RefundOutcome,
 )
 from kopek.providers.plugin import SimulatorContext, WalletPlugin
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.magic import FLAKY_FAILURES, MAGIC_ROWS, Magic
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.webmoney import protocol as wm_protocol
+from kopek.reconcile.statements import parse
 from kopek.settings import Settings
 
 TIME_SCALE = 0.01
@@ -586,3 +587,55 @@ async def test_resend_texts_the_same_code_and_is_limited(harness: Harness) -> No
     codes = harness.codes_for(request)
     assert len(codes) == 1 + harness.driver.resend_limit and len(set(codes)) == 1
     assert (await harness.authorise(request, started, right=True)).outcome is Outcome.PROCESSING
+
+
+# ---- the contract: refunds ----------------------------------------------------------------
+
+async def test_refunds_partial_then_rest_then_nothing_more(harness: Harness) -> None:
+    _, started, _ = await harness.start_and_authorise(Magic.SUCCEED)
+    assert (await harness.next_event()).outcome is Outcome.SUCCEEDED
+    ref, amount, currency = started.provider_ref, harness.driver.amount, harness.driver.currency
+    first = await harness.connector.refund(ref, "re_a", 200, currency)
+    again = await harness.connector.refund(ref, "re_a", 200, currency)
+    assert (first.outcome, first.failure_code) == (RefundOutcome.SUCCEEDED, None) and first.provider_refund_ref
+    assert again == first, "a refund is idempotent by Kopek's refund id"
+    too_much = await harness.connector.refund(ref, "re_b", amount - 199, currency)
+    assert (too_much.outcome, too_much.failure_code) == (RefundOutcome.FAILED, "amount_exceeds_remaining")
+    rest = await harness.connector.refund(ref, "re_c", amount - 200, currency)
+    assert rest.outcome is RefundOutcome.SUCCEEDED
+
+
+async def test_refund_ending_in_99_is_declined(harness: Harness) -> None:
+    _, started, _ = await harness.start_and_authorise(Magic.SUCCEED)
+    await harness.next_event()
+    declined = await harness.connector.refund(started.provider_ref, "re_d", 199, harness.driver.currency)
+    assert (declined.outcome, declined.failure_code) == (RefundOutcome.FAILED, "refund_declined")
+
+
+async def test_refund_of_a_declined_operation_is_not_refundable(harness: Harness) -> None:
+    _, started, _ = await harness.start_and_authorise(Magic.DECLINE)
+    result = await harness.connector.refund(started.provider_ref, "re_e", 100, harness.driver.currency)
+    assert (result.outcome, result.failure_code) == (RefundOutcome.FAILED, "not_refundable")
+
+
+async def test_kreditpilot_refund_restores_the_card_balance(harness: Harness) -> None:
+    if harness.driver.wallet != "kreditpilot":
+        pytest.skip("KreditPilot cards have a balance")
+    request, started, _ = await harness.start_and_authorise(Magic.SUCCEED)
+    await harness.next_event()
+    card, pin = request.details["card"], request.details["pin"]
+    before = await harness.connector.card_balance(card, pin)   # type: ignore[attr-defined]
+    await harness.connector.refund(started.provider_ref, "re_k", 300, "RUB")
+    await harness.connector.refund(started.provider_ref, "re_k", 300, "RUB")   # the same refund, credited once
+    assert await harness.connector.card_balance(card, pin) == before + 300   # type: ignore[attr-defined]
+
+
+async def test_statement_lists_the_payment_and_refund_by_their_refs(harness: Harness, http: aiohttp.ClientSession) -> None:
+    _, started, _ = await harness.start_and_authorise(Magic.SUCCEED)
+    await harness.next_event()
+    made = await harness.connector.refund(started.provider_ref, "re_s", 100, harness.driver.currency)
+    async with http.get(f"{harness.provider_url}/statements/2026-01-01") as response:
+        assert response.status == 200
+        lines = parse(harness.driver.wallet, await response.read())
+    assert {(line.type, line.ref, line.amount) for line in lines} == {
+        ("payment", started.provider_ref, harness.driver.amount), ("refund", made.provider_refund_ref, 100)}

@@ -127,7 +127,7 @@ BAD_QUERIES = [
     ("after=cur_%FF", "after"),
     ("after=", "after"),
     ("type=payment.unknown", "type"),
-    ("type=refund.*", "type"),
+    ("type=payout.*", "type"),
     ("type=*", "type"),
     ("type=", "type"),
     ("type=payment.created&type=nope", "type"),

@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 from kopek.ledger import accounts
+from kopek.ledger.refund_booking import from_refunds
 from kopek.store.ledger_checks import GroupTotal, LedgerCheckStore
+from kopek.store.refunds import merchant_refunded
 from kopek.store.sqlite import SqliteStore
 
 Key = tuple[bool, str, str]              # (livemode, account, currency)
@@ -64,7 +66,7 @@ async def from_payouts(checks: LedgerCheckStore) -> Expected:
     return rows
 
 
-CONTRIBUTIONS: list[Contribution] = [from_payments, from_provider_settlements, from_payouts]
+CONTRIBUTIONS: list[Contribution] = [from_payments, from_provider_settlements, from_payouts, from_refunds]
 
 # Accounts whose balance may only be a debit (>= 0) or only a credit (<= 0).
 _DEBIT_ONLY = ("clearing", "bank")
@@ -116,6 +118,8 @@ async def _merchant_totals(checks: LedgerCheckStore, actual: dict[Key, int]) -> 
     nets: dict[tuple[bool, str, str], int] = defaultdict(int)
     for g in await checks.succeeded_totals():
         nets[(g.livemode, g.merchant_id, g.currency)] += g.net
+    for key, refunded in (await merchant_refunded(checks.store)).items():   # less the merchant's share of refunds
+        nets[key] -= refunded
     problems = []
     for (livemode, merchant_id, currency), net in sorted(nets.items()):
         held = -sum(actual.get((livemode, accounts.merchant(merchant_id, currency, b), currency), 0)

@@ -17,7 +17,8 @@ from kopek.store.sqlite import SqliteStore
 
 # Every event type the outbox holds. A feature that writes a new type adds it here, so that
 # the feed accepts it as a filter.
-EVENT_TYPES: tuple[str, ...] = ("payment.created", *dict.fromkeys(states.EVENT_TYPES.values()))
+EVENT_TYPES: tuple[str, ...] = ("payment.created", *dict.fromkeys(states.EVENT_TYPES.values()),
+                               "refund.succeeded", "refund.failed")
 
 _CURSOR_PREFIX = "cur_"
 _CURSOR_BODY = re.compile(r"^[A-Za-z0-9_-]{1,40}$")

@@ -120,6 +120,7 @@ class PaymentSchema(Schema):
     currency = fields.String()
     fee = fields.Integer(allow_none=True, metadata={"description": "Kopek's fee in minor units; null until succeeded"})
     net = fields.Integer(allow_none=True, metadata={"description": "amount - fee: what the shop is owed"})
+    amount_refunded = fields.Integer(metadata={"description": "Reserved by pending and succeeded refunds"})
     order_id = fields.String()
     description = fields.String()
     client_secret = fields.String()

@@ -21,6 +21,7 @@ def payment_snapshot(payment: Payment, max_attempts: int) -> dict[str, Any]:
         "currency": payment.currency,
         "fee": payment.fee,    # null until the payment succeeds
         "net": payment.net,
+        "amount_refunded": payment.amount_refunded,   # pending + succeeded refunds
         "order_id": payment.order_id,
         "description": payment.description,
         "wallet": payment.wallet,

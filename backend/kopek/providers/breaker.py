@@ -8,7 +8,8 @@ from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 from kopek.errors import WalletUnavailable
 from kopek.providers.contract import (
-    AttemptRequest, CallbackEvent, CallbackReply, Connector, ProviderError, ProviderResult, WalletInfo,
+    AttemptRequest, CallbackEvent, CallbackReply, Connector, ProviderError, ProviderResult, RefundResult,
+    WalletInfo,
 )
 
 T = TypeVar("T")
@@ -81,6 +82,9 @@ class GuardedConnector:
 
     async def resend_code(self, provider_ref: str) -> None:
         await self._guard(lambda: self._connector.resend_code(provider_ref))
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        return await self._guard(lambda: self._connector.refund(provider_ref, refund_id, amount, currency))
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
         return self._connector.parse_callback(body, headers)

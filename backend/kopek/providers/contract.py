@@ -142,6 +142,25 @@ class CallbackReply:
     content_type: str = "text/plain"
 
 
+class RefundOutcome(str, enum.Enum):
+    SUCCEEDED = "succeeded"
+    PENDING = "pending"      # accepted; ask again later (no wallet answers this in the sandbox yet)
+    FAILED = "failed"
+
+
+# Final refund failure reasons a connector may report.
+REFUND_FAILURE_CODES = frozenset({
+    "refund_declined", "not_refundable", "amount_exceeds_remaining", "provider_error",
+})
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    outcome: RefundOutcome
+    provider_refund_ref: str | None     # the provider's id for the refund (None: nothing was created)
+    failure_code: str | None = None     # one of REFUND_FAILURE_CODES when outcome is FAILED
+
+
 class ProviderError(Exception):
     """The provider could not be reached, timed out, or answered something unexpected."""
 
@@ -172,3 +191,8 @@ class Connector(Protocol):
         ...
 
     def callback_reply(self, accepted: bool) -> CallbackReply: ...
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        """Return `amount` of the succeeded operation `provider_ref` to the shopper. Idempotent
+        by Kopek's `refund_id`: asking again answers the same refund."""
+        ...

@@ -51,6 +51,7 @@ class Payment:
     updated_at: str
     fee: int | None = None   # minor units, set when the payment succeeds (ledger/fees.py)
     net: int | None = None   # amount - fee: what the shop is owed
+    amount_refunded: int = 0   # reserved by pending and succeeded refunds (migration 0008)
 
 
 @dataclass(frozen=True)

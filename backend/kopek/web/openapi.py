@@ -13,6 +13,7 @@ from kopek import __version__, keys
 from kopek.buttons import OPERATIONS as BUTTON_OPERATIONS
 from kopek.ledger import schemas as ledger_schemas
 from kopek.payments import feed_schemas, schemas
+from kopek.refunds import schemas as refund_schemas
 from kopek.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY_PARAMETER
 from kopek.webhooks import schemas as webhook_schemas
 
@@ -35,6 +36,7 @@ OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
     *webhook_schemas.OPERATIONS,
     *BUTTON_OPERATIONS,
     *ledger_schemas.OPERATIONS,
+    *refund_schemas.OPERATIONS,
 ]
 
 

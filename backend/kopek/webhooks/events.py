@@ -13,7 +13,9 @@ from kopek.store.webhooks import OutboxEvent, WebhookDelivery, WebhookEndpoint
 DEFAULT_EVENTS = ("payment.requires_confirmation", "payment.processing", "payment.succeeded",
                   "payment.failed", "payment.canceled", "payment.expired")
 # Also in the outbox, but only for endpoints that ask for them by name.
-OPT_IN_EVENTS = ("payment.created", "payment.attempt_failed")
+OPT_IN_EVENTS = ("payment.created", "payment.attempt_failed",
+                 # kopek.refunds: the refund object plus its payment's snapshot as `payment_object`
+                 "refund.succeeded", "refund.failed")
 EVENT_TYPES = DEFAULT_EVENTS + OPT_IN_EVENTS
 TEST_EVENT = "webhook.test"
 

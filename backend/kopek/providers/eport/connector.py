@@ -21,10 +21,10 @@ import aiohttp
 
 from kopek.providers.contract import (
     AttemptRequest, CallbackEvent, CallbackReply, ConfirmationStyle, ProviderError, ProviderResult,
-    WalletField, WalletInfo,
+    RefundResult, WalletField, WalletInfo,
 )
 from kopek.providers.credentials import EnvCredentials, LiveEnv
-from kopek.providers.eport import protocol
+from kopek.providers.eport import protocol, refunds
 from kopek.providers.http import post
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,10 @@ class EportConnector:
         if operation.debit_id != provider_ref:
             raise ProviderError("e-port answered the status of another debit")
         return _result(mapped, operation, answer)
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        return await refunds.refund(self._http, self._base_url, self._credentials, self._timeout_s,
+                                    debit_id=provider_ref, refund_id=refund_id, amount=amount, currency=currency)
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
         notice = protocol.verify_notice(body, headers, self._credentials)

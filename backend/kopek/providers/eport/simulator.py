@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from kopek.providers.eport import protocol
+from kopek.providers.eport import protocol, refunds
 from kopek.providers.eport.protocol import DebitState, Result
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.callbacks import Notice
@@ -263,6 +263,7 @@ def create_simulator_app(context: SimulatorContext) -> web.Application:
     simulator.attach_to(app)
     app.router.add_post(protocol.DEBITS_PATH, _handler(simulator, Simulator.debit))
     app.router.add_post(protocol.STATUS_PATH, _handler(simulator, Simulator.status))
+    refunds.add_routes(app, simulator)
     return app
 
 

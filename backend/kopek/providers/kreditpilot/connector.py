@@ -22,10 +22,10 @@ import aiohttp
 from kopek.providers import http as provider_http
 from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, ProviderError,
-    ProviderResult, UnknownProviderStatus, WalletField, WalletInfo, WalletLimits,
+    ProviderResult, RefundResult, UnknownProviderStatus, WalletField, WalletInfo, WalletLimits,
 )
 from kopek.providers.credentials import EnvCredentials, LiveEnv
-from kopek.providers.kreditpilot import protocol
+from kopek.providers.kreditpilot import protocol, refunds
 from kopek.providers.kreditpilot.protocol import Method
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,10 @@ class KreditPilotConnector:
         if type(balance) is not int or balance < 0:
             raise ProviderError("KreditPilot card.balance answered without a balance")
         return balance
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        return await refunds.refund(self._rpc, charge_id=provider_ref, refund_id=refund_id, amount=amount,
+                                    currency=currency)
 
     async def confirm(self, provider_ref: str, code: str) -> ProviderResult:
         raise ProviderError("KreditPilot charges are authorised by the PIN; there is nothing to confirm")

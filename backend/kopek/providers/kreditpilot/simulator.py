@@ -35,7 +35,7 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
-from kopek.providers.kreditpilot import protocol
+from kopek.providers.kreditpilot import protocol, refunds
 from kopek.providers.kreditpilot.protocol import ChargeState, ErrorCode, Method, RpcFault
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.callbacks import Notice
@@ -126,7 +126,8 @@ class Simulator(SimulatorRuntime):
 
     async def _dispatch(self, call: protocol.RpcCall) -> Mapping[str, Any]:
         methods = {Method.CHARGE.value: self.card_charge, Method.STATUS.value: self.charge_status,
-                   Method.BALANCE.value: self.card_balance}
+                   Method.BALANCE.value: self.card_balance,
+                   refunds.RefundMethod.REFUND.value: functools.partial(refunds.charge_refund, self)}
         method = methods.get(call.method)
         try:
             if method is None:
@@ -285,4 +286,5 @@ def create_simulator_app(context: SimulatorContext, *, clock: Callable[[], float
     app[SIMULATOR] = simulator
     simulator.attach_to(app)
     app.router.add_post("/rpc", simulator.rpc)
+    refunds.add_routes(app, simulator)
     return app

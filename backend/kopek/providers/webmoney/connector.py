@@ -31,11 +31,11 @@ import aiohttp
 
 from kopek.providers.contract import (
     AttemptRequest, BadSignature, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome,
-    ProviderError, ProviderResult, WalletField, WalletInfo, WalletLimits,
+    ProviderError, ProviderResult, RefundResult, WalletField, WalletInfo, WalletLimits,
 )
 from kopek.providers.credentials import EnvCredentials, LiveEnv
 from kopek.providers.http import post
-from kopek.providers.webmoney import protocol
+from kopek.providers.webmoney import protocol, refunds
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,10 @@ class WebMoneyConnector:
         body = protocol.trans_resend_xml(self._credentials, purse=purse, invoice_id=invoice_id)
         response = await self._post("XMLTransResend.asp", body, retry=False)
         protocol.resolve_retval(protocol.TRANS_RESEND_RETVALS, response, "XMLTransResend")
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        return await refunds.refund(self._http, self._base_url, self._credentials, self._timeout_s,
+                                    provider_ref=provider_ref, refund_id=refund_id, amount=amount, currency=currency)
 
     def parse_callback(self, body: bytes, headers: Mapping[str, str]) -> CallbackEvent:
         note = protocol.verify_notification(body, self._credentials.notify_secret)

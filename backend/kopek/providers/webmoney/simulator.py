@@ -53,7 +53,7 @@ from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.callbacks import Notice
 from kopek.providers.sandbox.magic import Magic, example_accounts, magic_of, processing_delay_s
 from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
-from kopek.providers.webmoney import protocol
+from kopek.providers.webmoney import protocol, refunds
 from kopek.providers.webmoney.protocol import InvoiceState, Retval
 
 log = logging.getLogger(__name__)
@@ -329,6 +329,7 @@ def create_simulator_app(context: SimulatorContext) -> web.Application:
     simulator.attach_to(app)
     for path, operation in _OPERATIONS.items():
         app.router.add_post(path, _handler(simulator, operation))
+    refunds.add_routes(app, simulator)
     return app
 
 

@@ -26,10 +26,10 @@ import aiohttp
 from kopek.providers import http as provider_http
 from kopek.providers.contract import (
     AttemptRequest, CallbackEvent, CallbackReply, ConfirmationStyle, Outcome, ProviderError, ProviderResult,
-    WalletField, WalletInfo, WalletLimits,
+    RefundResult, WalletField, WalletInfo, WalletLimits,
 )
 from kopek.providers.credentials import EnvCredentials, LiveEnv
-from kopek.providers.yandex_dengi import protocol
+from kopek.providers.yandex_dengi import protocol, refunds
 from kopek.providers.yandex_dengi.protocol import Answer, Mapped
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,10 @@ class YandexDengiConnector:
 
     async def resend_code(self, provider_ref: str) -> None:
         raise ProviderError("Yandex.Dengi sends no code to resend; the shopper approves in the wallet")
+
+    async def refund(self, provider_ref: str, refund_id: str, amount: int, currency: str) -> RefundResult:
+        return await refunds.refund(self._http, self._base_url, self._credentials, self._timeout_s,
+                                    request_id=provider_ref, refund_id=refund_id, amount=amount, currency=currency)
 
     async def fetch_status(self, provider_ref: str) -> ProviderResult:
         if not protocol.REQUEST_ID_RE.fullmatch(provider_ref):

@@ -44,6 +44,7 @@ from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, magic_of, proce
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.sandbox.runtime import SimulatorRuntime
 from kopek.providers.yandex_dengi import pages, protocol
+from kopek.providers.yandex_dengi import refunds
 from kopek.providers.yandex_dengi.protocol import Error, Status
 
 log = logging.getLogger(__name__)
@@ -286,6 +287,7 @@ def create_simulator_app(*, time_scale: float, faults: FaultInjector | None = No
     app.router.add_post("/api/process-payment", _api(simulator, Simulator.process_payment))
     app.router.add_get("/ext_auth", functools.partial(_approval_page, simulator))
     app.router.add_post("/ext_auth/decision", functools.partial(_decision, simulator))
+    refunds.add_routes(app, simulator)
     return app
 
 

@@ -1,0 +1,1 @@
+"""Refunds: POST /v1/refunds, the provider's refund call, the ledger booking and refund.* events."""
