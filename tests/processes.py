@@ -101,3 +101,29 @@ def http_json(method: str, url: str, body: dict[str, Any] | None = None,
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+class ShopProcess:
+    """The browser tests' shop (tests/e2e/shop_app.py) on its own origin, localhost:PORT."""
+
+    def __init__(self, port: int, kopek_url: str, secret_key: str, log: Path) -> None:
+        self.secret_key = secret_key
+        self.origin = f"http://localhost:{port}"
+        self._log = open(log, "w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).parent / "e2e" / "shop_app.py"), "--port", str(port),
+             "--kopek-url", kopek_url, "--secret-key", secret_key],
+            stdout=self._log, stderr=subprocess.STDOUT, env=kopek_env())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/shop.js", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the shop app did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self._log.close()

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from processes import KopekProcess, create_merchant, free_port, kopek_env
+from processes import KopekProcess, ShopProcess, create_merchant, free_port, kopek_env
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -36,29 +32,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in item.nodeid.split("::")[0]:
             item.add_marker(skip)
-
-
-class ShopProcess:
-    def __init__(self, port: int, kopek_url: str, secret_key: str, log: Path) -> None:
-        self.origin = f"http://localhost:{port}"
-        self._log = open(log, "w")
-        self.process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("shop_app.py")), "--port", str(port),
-             "--kopek-url", kopek_url, "--secret-key", secret_key],
-            stdout=self._log, stderr=subprocess.STDOUT, env=kopek_env())
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/shop.js", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("the shop app did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self._log.close()
 
 
 @pytest.fixture(scope="session")

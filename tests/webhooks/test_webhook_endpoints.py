@@ -7,13 +7,9 @@ import sqlite3
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
 from kopek import keys
-from kopek.app import create_app
 from kopek.merchants import create_merchant
-from kopek.providers.registry import PLUGINS
-from support import make_settings
 from webhook_receiver import Receiver
 
 BASE = "/v1/webhook_endpoints"
