@@ -14,7 +14,6 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.ledger import wiring as ledger
-from kopek.refunds import wiring as refunds
 from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
@@ -27,11 +26,13 @@ from kopek.providers.breaker import guard_all
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.phone import SandboxPhone
+from kopek.refunds import wiring as refunds
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
-from kopek.web import api, callbacks, checkout, events, idempotency, live, merchant, openapi, sandbox, widget
-from kopek.web import buttons, hosted
+from kopek.web import (
+    api, buttons, callbacks, checkout, events, hosted, idempotency, live, merchant, openapi, sandbox, widget,
+)
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
 from kopek.webhooks import wiring as webhooks
