@@ -19,6 +19,7 @@ from kopek.payments.service import PaymentService
 from kopek.providers import registry
 from kopek.settings import Settings
 from kopek.store.records import Payment
+from kopek.store.refunds import Refund, RefundStore
 from kopek.store.sqlite import SqliteStore
 
 
@@ -39,6 +40,15 @@ async def pay(service: PaymentService, merchant_id: str, amount: int, wallet: st
     payment = await service.create(merchant_id=merchant_id, livemode=False,
                                    data=create_data(amount, order_id, currency))
     return await finish(service, payment, wallet, succeed)
+
+
+async def refund(store: SqliteStore, payment_id: str, amount: int, succeed: bool = True) -> Refund:
+    """Reserve a refund and finish it as its wallet would (succeeded, or declined), the way
+    RefundService does, without a connector. Raises NotRefundable as reserve() does."""
+    refunds = RefundStore(store)
+    pending = await refunds.reserve(payment_id=payment_id, amount=amount, reason=None)
+    return await refunds.finish(pending, succeeded=succeed, provider_refund_ref="sim" if succeed else None,
+                                failure_code=None if succeed else "declined", render=lambda r, p: {"id": r.id})
 
 
 class Harness:

@@ -9,10 +9,14 @@ changes nothing. Positive amounts are debits, negative ones credits; zero legs a
     provider settlement  debit  kopek:<CUR>:bank                   sum of amounts
                          credit provider:<wallet>:<CUR>:clearing   sum of amounts
                          and per merchant:
-                         debit  merchant:<mer>:<CUR>:pending       sum of nets
-                         credit merchant:<mer>:<CUR>:available     sum of nets
+                         debit  merchant:<mer>:<CUR>:pending       sum of nets (less refunds
+                         credit merchant:<mer>:<CUR>:available     already taken from pending)
     payout               debit  merchant:<mer>:<CUR>:available     net payable
                          credit merchant:<mer>:<CUR>:paid_out      net payable
+
+Refunds (ledger/refund_booking.py): a succeeded refund moves the merchant's share and the fee
+returned to kopek:<CUR>:refunds_in_transit; the provider's next settlement run nets it, moving
+it from refunds in transit to the bank, so refunds in transit returns to zero.
 """
 
 from __future__ import annotations

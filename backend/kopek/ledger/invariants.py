@@ -6,10 +6,16 @@
    else is booked as a payment; provider settlements and settlement lines agree with payments.
 3. Every account's balance equals what the business records say it must be: each contribution
    below turns payments, provider settlements and paid settlements into expected balances,
-   and the ledger must match them to the kopeck. (Refunds add a contribution.)
-4. No account sits on the wrong side (a merchant's available never owes Kopek, a provider's
-   clearing is never negative), and per merchant and currency pending + available + paid out
-   equals the net of its succeeded payments.
+   and the ledger must match them to the kopeck. Refunds add theirs: a succeeded refund debits
+   the merchant's bucket and fee revenue and credits refunds in transit; a netted refund clears
+   refunds in transit against the bank; a provider settlement moves a payment's net less what
+   refunds took from pending. So refunds in transit holds exactly the succeeded refunds not yet
+   netted, and is zero once every refunded payment's provider has settled.
+4. No account sits on the wrong side (a merchant's available never owes Kopek: a refund that
+   would make it so is refused with insufficient_available_balance; a provider's clearing is
+   never negative; refunds in transit is never a debit), and per merchant and currency
+   pending + available + paid out equals the net of its succeeded payments less the merchant
+   shares of its succeeded refunds. Every netted refund succeeded and its payment was settled.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 from kopek.ledger import accounts
-from kopek.ledger.refund_booking import from_refunds
+from kopek.ledger.refund_booking import from_pending_refunds_of_settled, from_refund_nettings, from_refunds
 from kopek.store.ledger_checks import GroupTotal, LedgerCheckStore
+from kopek.store.refund_netting import netting_problems
 from kopek.store.refunds import merchant_refunded
 from kopek.store.sqlite import SqliteStore
 
@@ -66,11 +73,12 @@ async def from_payouts(checks: LedgerCheckStore) -> Expected:
     return rows
 
 
-CONTRIBUTIONS: list[Contribution] = [from_payments, from_provider_settlements, from_payouts, from_refunds]
+CONTRIBUTIONS: list[Contribution] = [from_payments, from_provider_settlements, from_payouts, from_refunds,
+                                     from_refund_nettings, from_pending_refunds_of_settled]
 
 # Accounts whose balance may only be a debit (>= 0) or only a credit (<= 0).
 _DEBIT_ONLY = ("clearing", "bank")
-_CREDIT_ONLY = (accounts.PENDING, accounts.AVAILABLE, accounts.PAID_OUT, "fee_revenue")
+_CREDIT_ONLY = (accounts.PENDING, accounts.AVAILABLE, accounts.PAID_OUT, "fee_revenue", "refunds_in_transit")
 
 
 async def check(store: SqliteStore) -> CheckReport:
@@ -82,6 +90,7 @@ async def check(store: SqliteStore) -> CheckReport:
     report.problems += [f"transaction {tx} is not sealed: its postings do not count"
                         for tx in await checks.unsealed_transactions()]
     report.problems += await checks.payment_booking_problems()
+    report.problems += await netting_problems(store)
     actual = {(t.livemode, t.account, t.currency): t.amount for t in await checks.account_totals()}
     expected = await expected_balances(checks)
     report.problems += _differences(expected, actual)
@@ -126,7 +135,7 @@ async def _merchant_totals(checks: LedgerCheckStore, actual: dict[Key, int]) -> 
                     for b in accounts.MERCHANT_BUCKETS)
         if held != net:
             problems.append(f"{_mode(livemode)} merchant {merchant_id} {currency}: pending + available + paid out "
-                            f"= {held}, but its succeeded payments net {net}")
+                            f"= {held}, but its succeeded payments net {net} after refunds")
     return problems
 
 

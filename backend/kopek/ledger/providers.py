@@ -4,7 +4,8 @@ becomes available to the merchants.
 The sandbox has no real money to move, so Kopek books each provider's settlement itself on the
 provider's schedule: every `provider_settlement_interval_s` (daily), multiplied by the sandbox
 time scale so tests and demos see it happen. Each run settles, per mode, wallet and currency,
-every succeeded payment not yet settled, in batches of at most BATCH payments.
+every succeeded payment not yet settled, in batches of at most BATCH payments, and then nets
+the refunds those providers carried out (refunds in transit -> bank).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 
 from kopek import clock
 from kopek.store.ledger import LedgerStore, ProviderSettlement
+from kopek.store.refund_netting import net_refunds
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,20 @@ class ProviderSettler:
                 if settlement is None:
                     break
                 made.append(settlement)
+        await self.net_refunds()
         await self.store.store.set_instance_setting(LAST_RUN_SETTING, clock.now_iso())
         return made
+
+    async def net_refunds(self) -> int:
+        """Each provider deducts the refunds it carried out from what it pays Kopek: net every
+        succeeded refund of a payment it has settled, once (ledger/refund_booking.py)."""
+        netted = 0
+        for _ in range(MAX_BATCHES_PER_RUN):
+            count = await net_refunds(self.store.store, BATCH)
+            netted += count
+            if count < BATCH:
+                break
+        return netted
 
     async def run_forever(self, interval_s: float) -> None:
         """On the schedule, counted from the last run (kept in the database), so restarts

@@ -1,6 +1,6 @@
 """A settlement as CSV: the one place (with display) where amounts become decimal strings.
 
-One header row; one row per line (payment, later refund) with its fee and net; a total row per
+One header row; one row per line (payment, or refund with negative amount, fee and net); a total row per
 wallet and currency; a net payable row per currency. The `type` column tells them apart.
 """
 

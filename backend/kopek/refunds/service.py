@@ -86,6 +86,11 @@ class RefundService:
         try:
             return await self.refunds.reserve(payment_id=payment.id, amount=amount, reason=reason)
         except NotRefundable as exc:
+            if exc.code == "insufficient_available_balance":
+                raise InvalidRequest(
+                    "the merchant's balance cannot cover this refund: its share would exceed the "
+                    f"{exc.refundable} minor units available (paid out already?)", param="amount",
+                    code="insufficient_available_balance", extra={"available": exc.refundable}) from None
             if exc.code == "not_succeeded":
                 raise InvalidRequest(f"payment {payment.id} has not succeeded", param="payment",
                                      code="payment_not_refundable") from None

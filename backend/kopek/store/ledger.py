@@ -31,6 +31,12 @@ UNSETTLED_WITH_PROVIDER = (
     "FROM payments p WHERE p.status = 'succeeded' AND p.fee IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM provider_settlement_items i WHERE i.payment_id = p.id)")
 
+# What succeeded refunds already took from a payment's pending net: its provider settlement
+# moves only the rest to available (ledger/refund_booking.py).
+PENDING_REFUNDED = (
+    "COALESCE((SELECT SUM(r.merchant_share) FROM refunds r WHERE r.payment_id = p.id "
+    "AND r.status = 'succeeded' AND r.merchant_bucket = 'pending'), 0)")
+
 
 @dataclass(frozen=True)
 class PaymentFacts:
@@ -177,7 +183,7 @@ class LedgerStore:
         """One provider settlement for up to `limit` of its succeeded, unsettled payments."""
         async with self.store._transaction() as db:
             rows = list(await db.execute_fetchall(
-                f"SELECT p.id, p.merchant_id, p.amount, p.net {UNSETTLED_WITH_PROVIDER} "
+                f"SELECT p.id, p.merchant_id, p.amount, p.net - {PENDING_REFUNDED} {UNSETTLED_WITH_PROVIDER} "
                 "AND p.livemode=? AND p.wallet=? AND p.currency=? ORDER BY p.id LIMIT ?",
                 (int(livemode), wallet, currency, limit)))
             if not rows:

@@ -21,6 +21,7 @@ from kopek.ids import new_id
 from kopek.ledger import accounts
 from kopek.ledger.refund_booking import refund_succeeded, split
 from kopek.store.ledger import book
+from kopek.store.refund_netting import available_to_refund
 from kopek.store.sqlite import SqliteStore, _payment
 
 MAX_REFUNDS_LISTED = 100
@@ -47,7 +48,8 @@ class Refund:
 
 
 class NotRefundable(Exception):
-    """Why a reservation was refused: 'not_succeeded' or 'exceeds_refundable' (with what is left)."""
+    """Why a reservation was refused: 'not_succeeded', 'exceeds_refundable' (with what is left)
+    or 'insufficient_available_balance' (with what the merchant's balance still covers)."""
 
     def __init__(self, code: str, refundable: int) -> None:
         super().__init__(code)
@@ -82,6 +84,7 @@ class RefundStore:
                 raise NotRefundable(code, row["amount"] - row["amount_refunded"])
             refund = Refund(new_id("re"), payment_id, row["merchant_id"], bool(row["livemode"]), row["wallet"],
                             amount, row["currency"], "pending", reason, None, None, None, None, None, now, now)
+            await _refuse_unless_covered(db, refund)
             values = {**refund.__dict__, "livemode": int(refund.livemode)}
             await db.execute(f"INSERT INTO refunds ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
                              tuple(values.values()))
@@ -140,6 +143,16 @@ async def _split(db: aiosqlite.Connection, refund: Refund) -> dict[str, Any]:
                                       refunded_before=before, amount=refund.amount)
     return {"merchant_share": merchant_share, "fee_share": fee_share,
             "merchant_bucket": accounts.AVAILABLE if settled else accounts.PENDING}
+
+
+async def _refuse_unless_covered(db: aiosqlite.Connection, refund: Refund) -> None:
+    """A refund must not drive the merchant's bucket to the debit side (after a payout, say):
+    its share has to fit in what the bucket holds beyond the refunds still pending."""
+    share = await _split(db, refund)
+    left = await available_to_refund(db, merchant_id=refund.merchant_id, livemode=refund.livemode,
+                                     currency=refund.currency, bucket=share["merchant_bucket"])
+    if share["merchant_share"] > left:
+        raise NotRefundable("insufficient_available_balance", max(left, 0))
 
 
 async def _book(db: aiosqlite.Connection, refund: Refund) -> None:

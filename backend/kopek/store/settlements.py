@@ -1,5 +1,5 @@
 """Settlements with merchants in SQL (migration 0007): one per merchant, mode and UTC day, across
-all wallets; its lines (one per payment, later per refund), totals per wallet, and the payout.
+all wallets; its lines (one per payment and one per refund), totals per wallet, and the payout.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ import aiosqlite
 from kopek import clock
 from kopek.ids import new_id
 from kopek.ledger import accounts, entries
+from kopek.ledger.refund_booking import REFUND
 from kopek.store.ledger import POSTINGS, book
 from kopek.store.records import StoreError
 from kopek.store.sqlite import SqliteStore
 
-# Ledger kinds whose facts appear as lines in a merchant's settlement. Refunds add theirs.
-SETTLED_KINDS: list[str] = [entries.PAYMENT]
+# Ledger kinds whose facts appear as lines in a merchant's settlement.
+SETTLED_KINDS: list[str] = [entries.PAYMENT, REFUND]
 # One INSERT ... SELECT per line type, adding a merchant's lines of one day to a settlement.
-# Named parameters: settlement_id, merchant_id, livemode, start, end. Refunds add theirs.
+# Named parameters: settlement_id, merchant_id, livemode, start, end. A refund's line is
+# negative: amount -refund, fee -(fee returned), net -(merchant's share), so it reduces the
+# wallet's totals and the net payable.
 LINE_SOURCES: list[str] = ["""
     INSERT INTO settlement_lines (settlement_id, line_type, ref_id, order_id, wallet, currency,
                                   amount, fee, net, occurred_at)
@@ -28,7 +31,15 @@ LINE_SOURCES: list[str] = ["""
     FROM ledger_transactions t JOIN payments p ON p.id = t.ref_id
     WHERE t.kind = 'payment' AND t.ref_type = 'payment' AND t.merchant_id = :merchant_id
       AND t.livemode = :livemode AND t.created_at >= :start AND t.created_at < :end
-    ORDER BY t.created_at, p.id"""]
+    ORDER BY t.created_at, p.id""", """
+    INSERT INTO settlement_lines (settlement_id, line_type, ref_id, order_id, wallet, currency,
+                                  amount, fee, net, occurred_at)
+    SELECT :settlement_id, 'refund', r.id, p.order_id, r.wallet, r.currency, -r.amount, -r.fee_share,
+           -r.merchant_share, t.created_at
+    FROM ledger_transactions t JOIN refunds r ON r.id = t.ref_id JOIN payments p ON p.id = r.payment_id
+    WHERE t.kind = 'refund' AND t.ref_type = 'refund' AND t.merchant_id = :merchant_id
+      AND t.livemode = :livemode AND t.created_at >= :start AND t.created_at < :end
+    ORDER BY t.created_at, r.id"""]
 
 
 class PayoutRefused(StoreError):
