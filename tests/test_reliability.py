@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from kopek import keys
+from kopek.ledger import invariants
 from kopek.providers.registry import PLUGINS
 from shopper import Shopper
 from support import make_settings
@@ -60,10 +61,12 @@ async def test_two_hundred_concurrent_payments_with_faults_end_where_they_should
              for t, (_, ending) in zip(trips, trips_planned) if t.final != EXPECTED[ending] or t.errors]
     assert wrong == []
     await assert_store_invariants(kopek, payments)
+    ledger = await invariants.check(kopek.app[keys.STORE])
+    assert ledger.problems == []
     injected = dict(kopek.app[keys.SANDBOX_FAULTS].injected)
     assert all(injected[name] > 0 for name in ("error_rate", "duplicate_callbacks", "out_of_order_callbacks",
                                                "bad_signatures")), injected
-    write_figures(trips, injected, await kopek.app[keys.STORE].callbacks_summary())
+    write_figures(trips, injected, await kopek.app[keys.STORE].callbacks_summary(), ledger.figures)
 
 
 async def assert_store_invariants(kopek, payments: list[dict]) -> None:
@@ -79,7 +82,7 @@ async def assert_store_invariants(kopek, payments: list[dict]) -> None:
     assert flagged == []
 
 
-def write_figures(trips, injected: dict[str, int], callbacks: dict[str, int]) -> None:
+def write_figures(trips, injected: dict[str, int], callbacks: dict[str, int], ledger: dict) -> None:
     figures = {
         "payments": len(trips),
         "outcomes": dict(Counter(t.final for t in trips)),
@@ -88,6 +91,7 @@ def write_figures(trips, injected: dict[str, int], callbacks: dict[str, int]) ->
         "requests_retried_by_shoppers": sum(t.retried_requests for t in trips),
         "faults_injected": injected,
         "callbacks_received": callbacks,
+        "ledger_check": ledger,
     }
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "reliability.json").write_text(json.dumps(figures, indent=2))
