@@ -1,6 +1,6 @@
 /*! Kopek checkout frame: runs inside the iframe on Kopek's origin (templates/checkout.html).
  * Talks to the loader by postMessage and to /v1/checkout/<id> over HTTP and a websocket,
- * as docs/checkout-contract.md describes. Builds every node with createElement/textContent. */
+ * as the README ("The widget") describes. Builds every node with createElement/textContent. */
 (() => {
   'use strict';
 

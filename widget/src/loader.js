@@ -1,5 +1,5 @@
 /*! Kopek loader v1: mounts the checkout iframe served from Kopek's origin.
- * Messages follow docs/checkout-contract.md: {kopek: 1, type, ...}, exact origins both ways. */
+ * Messages follow the README ("The widget"): {kopek: 1, type, ...}, exact origins both ways. */
 (() => {
   'use strict';
 
