@@ -7,15 +7,14 @@ from typing import Any
 
 from kopek import clock
 from kopek.ids import new_id
+from kopek.payments.feed import EVENT_TYPES as OUTBOX_EVENT_TYPES
 from kopek.store.webhooks import OutboxEvent, WebhookDelivery, WebhookEndpoint
 
 # What an endpoint receives when it names no events.
 DEFAULT_EVENTS = ("payment.requires_confirmation", "payment.processing", "payment.succeeded",
                   "payment.failed", "payment.canceled", "payment.expired")
-# Also in the outbox, but only for endpoints that ask for them by name.
-OPT_IN_EVENTS = ("payment.created", "payment.attempt_failed",
-                 # kopek.refunds: the refund object plus its payment's snapshot as `payment_object`
-                 "refund.succeeded", "refund.failed")
+# The rest of what the outbox carries goes only to endpoints that ask for it by name.
+OPT_IN_EVENTS = tuple(t for t in OUTBOX_EVENT_TYPES if t not in DEFAULT_EVENTS)
 EVENT_TYPES = DEFAULT_EVENTS + OPT_IN_EVENTS
 TEST_EVENT = "webhook.test"
 
