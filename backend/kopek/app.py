@@ -36,6 +36,7 @@ from kopek.web import (
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
 from kopek.webhooks import wiring as webhooks
+from kopek.webhooks.transport import webhook_session
 
 log = logging.getLogger(__name__)
 
@@ -91,13 +92,15 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                              is_available=lambda wallet_id: connectors[wallet_id].available)
     app[keys.CONNECTORS] = connectors
     app[keys.PAYMENTS] = service
-    precheck = PreCheck(app[keys.HTTP], bytes.fromhex(instance_key), settings.check_timeout_s)
-    app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)
-    app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
-    app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER])
-    if settings.sandbox:
-        app[keys.SANDBOX_MERCHANT_ID] = (await ensure_sandbox_merchant(store, settings)).merchant.id
-    yield
+    # The shop's check URL is reached like a webhook: in live mode the resolver refuses private addresses.
+    async with webhook_session(guard_addresses=not settings.sandbox, max_connections=8) as shop_http:
+        precheck = PreCheck(shop_http, bytes.fromhex(instance_key), settings.check_timeout_s)
+        app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)
+        app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
+        app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER])
+        if settings.sandbox:
+            app[keys.SANDBOX_MERCHANT_ID] = (await ensure_sandbox_merchant(store, settings)).merchant.id
+        yield
 
 
 async def _background_jobs(app: web.Application) -> AsyncIterator[None]:

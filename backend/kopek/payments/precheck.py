@@ -62,6 +62,7 @@ class PreCheck:
         body = json.dumps({"type": "payment.check", "wallet": wallet, "data": {"object": payment}},
                           separators=(",", ":")).encode()
         headers = signature_headers(check_secret(self.instance_key, merchant.id), new_id("chk"), body, int(time.time()))
+        headers["Accept-Encoding"] = "identity"  # the session does not decompress answers
         try:
             async with self.http.post(merchant.check_url, data=body, headers=headers, allow_redirects=False,
                                       timeout=aiohttp.ClientTimeout(total=self.timeout_s)) as response:
