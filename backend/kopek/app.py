@@ -30,6 +30,7 @@ from kopek.refunds import wiring as refunds
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
+from kopek.web import dashboard
 from kopek.web import (
     api, buttons, callbacks, checkout, events, hosted, idempotency, live, merchant, openapi, sandbox, widget,
 )
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     buttons.setup(app)  # after the database: the button service reads the store
     ledger.setup(app)  # after the database: the booking hook and provider settlements need the store
     refunds.setup(app)  # after the services: refunds need the store and the connectors
+    dashboard.setup(app)  # after the database: accounts and sessions live in the store
     for module in (api, merchant, checkout, live, callbacks, widget, openapi, events):
         app.router.add_routes(module.routes)
     if settings.sandbox:

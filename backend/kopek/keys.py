@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from kopek.accounts.service import Accounts
 from kopek.buttons import ButtonService
 from kopek.idempotency import IdempotencyGuard
 from kopek.ledger.service import Ledger
@@ -44,3 +45,4 @@ BUTTON_CHECKOUTS_PER_IP = web.AppKey("button_checkouts_per_ip", RateLimiter)
 BUTTON_CHECKOUTS_PER_BUTTON = web.AppKey("button_checkouts_per_button", RateLimiter)
 LEDGER = web.AppKey("ledger", Ledger)
 REFUNDS = web.AppKey("refunds", RefundService)
+ACCOUNTS = web.AppKey("accounts", Accounts)

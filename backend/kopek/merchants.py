@@ -12,6 +12,8 @@ from kopek.store.records import ApiKey, Merchant
 from kopek.store.sqlite import SqliteStore
 
 SANDBOX_MERCHANT_SETTING = "sandbox_merchant_id"
+KEY_KINDS = ("publishable", "secret")
+MAX_ROLL_OVERLAP_S = 7 * 24 * 3600
 
 
 class InvalidOrigin(ValueError):
@@ -54,15 +56,30 @@ async def create_merchant(store: SqliteStore, name: str, origins: list[str]) -> 
     now = clock.now_iso()
     merchant = Merchant(id=new_id("mer", 16), name=name, created_at=now,
                         origins=tuple(dict.fromkeys(normalize_origin(o) for o in origins)))
-    plain = {(kind, live): f"{'pk' if kind == 'publishable' else 'sk'}_{'live' if live else 'test'}_{random_token(32)}"
-             for kind in ("publishable", "secret") for live in (False, True)}
-    records = [ApiKey(id=new_id("key", 16), merchant_id=merchant.id, kind=kind, livemode=live,
-                      lookup=hash_secret(token) if kind == "secret" else token,
-                      hint=f"{token[:8]}…{token[-4:]}", created_at=now)
-               for (kind, live), token in plain.items()]
-    await store.create_merchant(merchant, records)
-    return NewMerchant(merchant, plain[("publishable", False)], plain[("secret", False)],
-                       plain[("publishable", True)], plain[("secret", True)])
+    made = {(kind, live): _new_key(merchant.id, kind, live, now) for kind in KEY_KINDS for live in (False, True)}
+    await store.create_merchant(merchant, [record for record, _ in made.values()])
+    return NewMerchant(merchant, made[("publishable", False)][1], made[("secret", False)][1],
+                       made[("publishable", True)][1], made[("secret", True)][1])
+
+
+def _new_key(merchant_id: str, kind: str, livemode: bool, now: str) -> tuple[ApiKey, str]:
+    """A key's record and its plain token. A secret key is stored only as its hash."""
+    token = f"{'pk' if kind == 'publishable' else 'sk'}_{'live' if livemode else 'test'}_{random_token(32)}"
+    record = ApiKey(id=new_id("key", 16), merchant_id=merchant_id, kind=kind, livemode=livemode,
+                    lookup=hash_secret(token) if kind == "secret" else token,
+                    hint=f"{token[:8]}…{token[-4:]}", created_at=now)
+    return record, token
+
+
+async def roll_api_key(store: SqliteStore, merchant_id: str, kind: str, livemode: bool,
+                       overlap_s: int) -> tuple[ApiKey, str]:
+    """A new key of this kind and mode, shown once; the current ones keep working for `overlap_s`
+    seconds (0: they stop now), so a shop can deploy the new key without an outage."""
+    if kind not in KEY_KINDS or not 0 <= overlap_s <= MAX_ROLL_OVERLAP_S:
+        raise ValueError(f"cannot roll a {kind!r} key with an overlap of {overlap_s} s")
+    record, token = _new_key(merchant_id, kind, livemode, clock.now_iso())
+    await store.roll_api_key(record, clock.iso_in(overlap_s))
+    return record, token
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,12 @@ class Settings:
     # Wallet providers settle with Kopek (money becomes available) this often; the sandbox time
     # scale compresses it like the providers' other delays.
     provider_settlement_interval_s: float = 86400.0
+    # Dashboard: a session lasts this long from login; failed logins allowed per email and per IP
+    # in a window before further tries are refused.
+    session_ttl_s: int = 12 * 3600
+    login_failures_per_email: int = 5
+    login_failures_per_ip: int = 30
+    login_failure_window_s: float = 15 * 60
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -64,6 +70,8 @@ class Settings:
             raise ValueError("the idempotency TTL must be above 0 and the wait at least 0")
         if self.provider_settlement_interval_s <= 0:
             raise ValueError("the provider settlement interval must be above 0")
+        if self.session_ttl_s <= 0 or self.login_failures_per_email <= 0 or self.login_failure_window_s <= 0:
+            raise ValueError("the session TTL, login failure limit and window must be above 0")
 
     @property
     def public_base_url(self) -> str:
@@ -113,6 +121,10 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "BUTTON_CHECKOUTS_PER_IP_PER_MIN": ("button_checkouts_per_ip_per_min", int),
         "BUTTON_CHECKOUTS_PER_BUTTON_PER_MIN": ("button_checkouts_per_button_per_min", int),
         "PROVIDER_SETTLEMENT_INTERVAL_S": ("provider_settlement_interval_s", float),
+        "SESSION_TTL_S": ("session_ttl_s", int),
+        "LOGIN_FAILURES_PER_EMAIL": ("login_failures_per_email", int),
+        "LOGIN_FAILURES_PER_IP": ("login_failures_per_ip", int),
+        "LOGIN_FAILURE_WINDOW_S": ("login_failure_window_s", float),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

@@ -25,6 +25,7 @@ class ApiKey:
     lookup: str        # SHA-256 of a secret key, or the publishable key itself
     hint: str
     created_at: str
+    expires_at: str | None = None   # set when the key was rolled: it works until then
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,14 @@ def _event(row: sqlite3.Row) -> Event:
     return Event(**data)
 
 
+_KEY_COLUMNS = "id, merchant_id, kind, livemode, lookup, hint, created_at, expires_at"
+_KEY_WORKS = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+
+
+def _api_key(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(**{**dict(row), "livemode": bool(row["livemode"])})
+
+
 def migration_files() -> list[tuple[int, str, str]]:
     folder = resources.files("kopek.store") / "migrations"
     found = []
@@ -195,20 +203,34 @@ class SqliteStore:
         return tuple(row[0] for row in rows)
 
     async def find_api_key(self, lookup: str) -> ApiKey | None:
-        row = await self._fetchone(
-            "SELECT id, merchant_id, kind, livemode, lookup, hint, created_at FROM api_keys "
-            "WHERE lookup=? AND revoked_at IS NULL", (lookup,))
-        if row is None:
-            return None
-        data = dict(row)
-        data["livemode"] = bool(data["livemode"])
-        return ApiKey(**data)
+        row = await self._fetchone(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE lookup=? AND {_KEY_WORKS}",
+                                   (lookup, clock.now_iso()))
+        return _api_key(row) if row else None
 
     async def publishable_keys(self, merchant_id: str) -> list[ApiKey]:
         rows = await self._fetchall(
-            "SELECT id, merchant_id, kind, livemode, lookup, hint, created_at FROM api_keys "
-            "WHERE merchant_id=? AND kind='publishable' AND revoked_at IS NULL", (merchant_id,))
-        return [ApiKey(**{**dict(r), "livemode": bool(r["livemode"])}) for r in rows]
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE merchant_id=? AND kind='publishable' AND {_KEY_WORKS}",
+            (merchant_id, clock.now_iso()))
+        return [_api_key(r) for r in rows]
+
+    async def working_api_keys(self, merchant_id: str) -> list[ApiKey]:
+        """Every key that works now, newest first: the current ones and those rolled but in their overlap."""
+        rows = await self._fetchall(
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE merchant_id=? AND {_KEY_WORKS} "
+            "ORDER BY kind DESC, livemode, created_at DESC", (merchant_id, clock.now_iso()))
+        return [_api_key(r) for r in rows]
+
+    async def roll_api_key(self, new_key: ApiKey, old_expire_at: str) -> None:
+        """The new key, and the kind's current keys expiring at `old_expire_at` (never later than they would)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE api_keys SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > ?1 THEN ?1 "
+                "ELSE expires_at END WHERE merchant_id=?2 AND kind=?3 AND livemode=?4 AND revoked_at IS NULL",
+                (old_expire_at, new_key.merchant_id, new_key.kind, int(new_key.livemode)))
+            await db.execute(
+                "INSERT INTO api_keys (id, merchant_id, kind, livemode, lookup, hint, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", (new_key.id, new_key.merchant_id, new_key.kind,
+                                                int(new_key.livemode), new_key.lookup, new_key.hint, new_key.created_at))
 
     # -- payments ---------------------------------------------------------------------
 

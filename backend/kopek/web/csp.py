@@ -28,3 +28,13 @@ def page_csp(public_base_url: str, nonce: str | None = None) -> str:
         f"connect-src 'self' {websocket_origin(public_base_url)}", "img-src 'self' data:",
         "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
     ])
+
+
+def dashboard_csp(public_base_url: str, nonce: str, frame_src: str | None = None) -> str:
+    """Dashboard and console pages: scripts only from Kopek with this response's nonce, no inline
+    styles, forms post only to Kopek, and no one may frame them."""
+    return "; ".join([
+        "default-src 'none'", f"script-src 'self' 'nonce-{nonce}'", "style-src 'self'", "img-src 'self' data:",
+        f"connect-src 'self' {websocket_origin(public_base_url)}", "frame-src " + (frame_src or "'none'"),
+        "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+    ])

@@ -11,10 +11,11 @@ from kopek.resources import widget_dir
 
 routes = web.RouteTableDef()
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
-FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pages.css", "hosted-page.js"})
+FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pages.css", "hosted-page.js",
+                          "dashboard.css", "dashboard.js", "dashboard-live.js", "console.js"})
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _read(name: str) -> bytes:
     return (widget_dir() / name).read_bytes()
 

@@ -1,0 +1,143 @@
+"""Dashboard accounts: sign-up (a new merchant, or joining one by invitation), login with
+throttling, and invitations. Everything a form can get wrong is an AccountError with a reason
+in English and Russian."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kopek import clock
+from kopek.accounts.passwords import hash_password, verify_password
+from kopek.ids import hash_secret, new_id, random_token
+from kopek.merchants import NewMerchant, create_merchant
+from kopek.store.accounts import AccountStore, EmailTaken, Invite, Membership, User
+from kopek.store.sqlite import SqliteStore
+from kopek.web.ratelimit import RateLimiter
+
+ROLES = ("owner", "viewer")
+INVITE_TTL_S = 7 * 24 * 3600
+
+
+class AccountError(Exception):
+    def __init__(self, code: str, message_en: str, message_ru: str, *, status: int = 400,
+                 retry_after_s: int | None = None) -> None:
+        super().__init__(message_en)
+        self.code, self.message_en, self.message_ru = code, message_en, message_ru
+        self.status, self.retry_after_s = status, retry_after_s
+
+    def message(self, locale: str) -> str:
+        return self.message_ru if locale == "ru" else self.message_en
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    membership: Membership
+    keys: NewMerchant | None   # a new merchant's keys, shown once; None when joining by invitation
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    invite: Invite
+    code: str                  # shown to the owner once
+
+
+class LoginThrottle:
+    """Failed logins per email and per client IP, each in a fixed window."""
+
+    def __init__(self, per_email: int, per_ip: int, window_s: float) -> None:
+        self._by_email = RateLimiter(per_email, window_s)
+        self._by_ip = RateLimiter(per_ip, window_s)
+
+    def check(self, email: str, ip: str) -> None:
+        for limiter, key in ((self._by_email, email), (self._by_ip, ip)):
+            if limiter.blocked(key):
+                wait = limiter.retry_after_s(key)
+                raise AccountError("login_throttled",
+                                   f"Too many failed logins. Try again in {wait} s.",
+                                   f"Слишком много неудачных попыток входа. Повторите через {wait} с.",
+                                   status=429, retry_after_s=wait)
+
+    def failed(self, email: str, ip: str) -> None:
+        self._by_email.hit(email)
+        self._by_ip.hit(ip)
+
+
+class Accounts:
+    def __init__(self, store: SqliteStore, throttle: LoginThrottle) -> None:
+        self._main = store
+        self._store = AccountStore(store)
+        self.throttle = throttle
+
+    @property
+    def store(self) -> AccountStore:
+        return self._store
+
+    async def sign_up(self, email: str, password: str, shop_name: str) -> SignedUp:
+        """A new merchant with its keys, and its first owner."""
+        await self._refuse_taken(email)
+        password_hash = await hash_password(password)
+        keys = await create_merchant(self._main, shop_name, [])
+        user = User(new_id("usr", 16), email, password_hash, clock.now_iso())
+        membership = Membership(keys.merchant.id, user.id, "owner", user.created_at, email)
+        await self._create(user, membership)
+        return SignedUp(membership, keys)
+
+    async def sign_up_invited(self, email: str, password: str, code: str) -> SignedUp:
+        invite = await self._open_invite(code, email)
+        await self._refuse_taken(email)
+        user = User(new_id("usr", 16), email, await hash_password(password), clock.now_iso())
+        membership = Membership(invite.merchant_id, user.id, invite.role, user.created_at, email)
+        await self._create(user, membership, invite.id)
+        return SignedUp(membership, None)
+
+    async def log_in(self, email: str, password: str, ip: str) -> Membership:
+        self.throttle.check(email, ip)
+        user = await self._store.user_by_email(email)
+        if not await verify_password(user.password_hash if user else None, password) or user is None:
+            self.throttle.failed(email, ip)
+            raise AccountError("login_failed", "Wrong email or password.", "Неверный email или пароль.",
+                               status=401)
+        membership = await self._store.first_membership(user.id)
+        if membership is None:
+            raise AccountError("no_merchant", "This account belongs to no shop.",
+                               "Эта учётная запись не относится ни к одному магазину.", status=403)
+        return membership
+
+    async def invite(self, by: Membership, email: str, role: str) -> NewInvite:
+        if role not in ROLES:
+            raise AccountError("invalid_role", "The role is owner or viewer.", "Роль: владелец или наблюдатель.")
+        if any(m.email == email for m in await self._store.members(by.merchant_id)):
+            raise AccountError("already_member", "This person is already on the team.",
+                               "Этот человек уже в команде.", status=409)
+        code = "inv_" + random_token(24)
+        now = clock.now_iso()
+        invite = Invite(new_id("inv", 16), by.merchant_id, email, role, hash_secret(code), by.user_id, now,
+                        clock.iso_in(INVITE_TTL_S))
+        await self._store.insert_invite(invite)
+        return NewInvite(invite, code)
+
+    async def _open_invite(self, code: str, email: str) -> Invite:
+        invite = await self._store.open_invite(hash_secret(code.strip()))
+        if invite is None or invite.email != email:
+            raise AccountError("invalid_invite", "This invitation code is not valid for this email, "
+                               "or it has expired or been used.",
+                               "Код приглашения не подходит к этому email, истёк или уже использован.")
+        return invite
+
+    async def _refuse_taken(self, email: str) -> None:
+        if await self._store.user_by_email(email) is not None:
+            raise _email_taken()
+
+    async def _create(self, user: User, membership: Membership, invite_id: str | None = None) -> None:
+        try:
+            await self._store.create_user(user, membership, invite_id)
+        except EmailTaken as exc:
+            raise _email_taken() from exc
+        except LookupError as exc:
+            raise AccountError("invalid_invite", "This invitation was already used.",
+                               "Это приглашение уже использовано.") from exc
+
+
+def _email_taken() -> AccountError:
+    return AccountError("email_taken", "An account with this email exists; log in instead.",
+                        "Учётная запись с этим email уже есть; войдите.", status=409)

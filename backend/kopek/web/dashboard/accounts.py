@@ -1,0 +1,157 @@
+"""Dashboard accounts: sign-up, login, logout, the team and its invitations, and the switch
+between test and live data."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp_session import STORAGE_KEY, new_session
+
+from kopek import keys
+from kopek.accounts.service import AccountError, SignedUp
+from kopek.store.accounts import Membership
+from kopek.web.dashboard.access import DashboardError, Form, form_action, member_page, public_action, public_page
+from kopek.web.dashboard.context import CSRF_FIELD, PAGE, Member, load_page_context
+from kopek.web.dashboard.forms import FormInvalid, InviteForm, LoginForm, ModeForm, SignupForm, load_form
+from kopek.web.dashboard.render import flash, render, see_other
+from kopek.web.requests import client_ip
+
+routes = web.RouteTableDef()
+HOME = "/dashboard/payments"
+
+
+def safe_next(target: str) -> str:
+    """Only a path inside the dashboard: never another site (`//evil`, `/\\evil`, `https:`)."""
+    if target.startswith("/dashboard") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return HOME
+
+
+@routes.get("/dashboard")
+@member_page
+async def home(request: web.Request, member: Member) -> web.StreamResponse:
+    raise see_other(HOME)
+
+
+@routes.get("/dashboard/login")
+@public_page
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if request[PAGE].member is not None:
+        raise see_other(HOME)
+    return render(request, "dashboard/login.html", {
+        "values": {"next": request.query.get("next", "")}, "expired": request.query.get("expired") == "1"})
+
+
+@routes.post("/dashboard/login")
+@public_action
+async def log_in(request: web.Request, form: Form) -> web.StreamResponse:
+    try:
+        data = load_form(LoginForm(), form)
+        membership = await request.app[keys.ACCOUNTS].log_in(data["email"], data["password"], client_ip(request))
+    except (FormInvalid, AccountError) as exc:
+        return _form_again(request, "dashboard/login.html", form, exc)
+    await _start_session(request, membership)
+    raise see_other(safe_next(data["next"]))
+
+
+@routes.get("/dashboard/signup")
+@public_page
+async def signup_page(request: web.Request) -> web.StreamResponse:
+    return render(request, "dashboard/signup.html", {"values": {}})
+
+
+@routes.post("/dashboard/signup")
+@public_action
+async def sign_up(request: web.Request, form: Form) -> web.StreamResponse:
+    try:
+        signed_up = await _sign_up(request, load_form(SignupForm(), form))
+    except (FormInvalid, AccountError) as exc:
+        return _form_again(request, "dashboard/signup.html", form, exc)
+    await _start_session(request, signed_up.membership)
+    if signed_up.keys is None:
+        raise see_other(HOME)
+    return render(request, "dashboard/keys_once.html", {"keys": signed_up.keys}, status=201)
+
+
+async def _sign_up(request: web.Request, data: dict[str, str]) -> SignedUp:
+    accounts = request.app[keys.ACCOUNTS]
+    if bool(data.get("shop_name")) == bool(data.get("invite_code")):
+        raise FormInvalid({"shop_name": ["give a shop name to start a new shop, or an invitation code to join one"]})
+    if data.get("invite_code"):
+        return await accounts.sign_up_invited(data["email"], data["password"], data["invite_code"])
+    return await accounts.sign_up(data["email"], data["password"], data["shop_name"])
+
+
+@routes.post("/dashboard/logout")
+@form_action(viewer_allowed=True)
+async def log_out(request: web.Request, member: Member, form: Form) -> web.StreamResponse:
+    request[PAGE].session.invalidate()
+    raise see_other("/dashboard/login")
+
+
+@routes.get("/dashboard/team")
+@member_page
+async def team(request: web.Request, member: Member) -> web.StreamResponse:
+    return await _team_page(request, member)
+
+
+@routes.post("/dashboard/team/invites")
+@form_action()
+async def invite(request: web.Request, member: Member, form: Form) -> web.StreamResponse:
+    try:
+        data = load_form(InviteForm(), form)
+        created = await request.app[keys.ACCOUNTS].invite(member.membership, data["email"], data["role"])
+    except (FormInvalid, AccountError) as exc:
+        return await _team_page(request, member, errors=_errors(request, exc), values=dict(form),
+                                status=_status(exc))
+    return await _team_page(request, member, new_invite=created, status=201)
+
+
+@routes.post("/dashboard/mode")
+@form_action(viewer_allowed=True)
+async def switch_mode(request: web.Request, member: Member, form: Form) -> web.StreamResponse:
+    """Which data the dashboard shows: test or live. It changes no data, so a viewer may switch."""
+    try:
+        data = load_form(ModeForm(), form)
+    except FormInvalid as exc:
+        raise DashboardError(400, "The mode is test or live.", "Режим: тестовый или боевой.") from exc
+    request[PAGE].session["livemode"] = data["mode"] == "live"
+    flash(request, f"Showing {data['mode']} data.",
+          "Показаны тестовые данные." if data["mode"] == "test" else "Показаны боевые данные.")
+    raise see_other(safe_next(data["next"]))
+
+
+async def _team_page(request: web.Request, member: Member, *, status: int = 200, **context: object) -> web.Response:
+    accounts = request.app[keys.ACCOUNTS].store
+    return render(request, "dashboard/team.html", {
+        "members": await accounts.members(member.merchant_id),
+        "invites": await accounts.open_invites(member.merchant_id), "errors": {}, "values": {}, **context},
+        status=status)
+
+
+async def _start_session(request: web.Request, membership: Membership) -> None:
+    """A fresh session id at every login, so an id planted before it is worth nothing after."""
+    old = request[PAGE].session
+    await request[STORAGE_KEY].forget(request)
+    session = await new_session(request)
+    session.update({"user_id": membership.user_id, "merchant_id": membership.merchant_id,
+                    CSRF_FIELD: old.get(CSRF_FIELD), "locale": old.get("locale")})
+    await load_page_context(request)
+
+
+def _errors(request: web.Request, exc: FormInvalid | AccountError) -> dict[str, list[str]]:
+    if isinstance(exc, FormInvalid):
+        return exc.errors
+    return {"_form": [exc.message(request[PAGE].locale)]}
+
+
+def _status(exc: FormInvalid | AccountError) -> int:
+    return exc.status if isinstance(exc, AccountError) else 400
+
+
+def _form_again(request: web.Request, template: str, form: Form, exc: FormInvalid | AccountError) -> web.Response:
+    """The same form, with what was typed (never the password) and what is wrong."""
+    values = {k: v for k, v in form.items() if k not in ("password", CSRF_FIELD)}
+    response = render(request, template, {"values": values, "errors": _errors(request, exc)}, status=_status(exc))
+    if isinstance(exc, AccountError) and exc.retry_after_s:
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
