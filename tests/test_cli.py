@@ -52,7 +52,8 @@ def test_serve_creates_the_sandbox_merchant_on_first_start_only(tmp_path):
     try:
         first = server.output()
         assert "Created the sandbox merchant" in first and "sk_test_" in first
-        assert f"{server.base_url}/sandbox" in first
+        assert f"{server.base_url}/sandbox" in first and f"{server.base_url}/dashboard" in first
+        assert "Dashboard login (shown once): sandbox@kopek.test / " in first
         secret = next(line.split()[-1] for line in first.splitlines() if line.strip().startswith("secret_key"))
         status, payment = http_json("POST", f"{server.base_url}/v1/payments",
                                     {"amount": 500, "currency": "RUB", "order_id": "cli-1"},
@@ -64,7 +65,7 @@ def test_serve_creates_the_sandbox_merchant_on_first_start_only(tmp_path):
         server.stop()
     again = KopekProcess(db, free_port())
     try:
-        assert "sk_test_" not in again.output()
+        assert "sk_test_" not in again.output() and "Dashboard login" not in again.output()
     finally:
         again.stop()
     assert "sk_test_" not in again.output()

@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     for module in (api, merchant, checkout, live, callbacks, widget, openapi, events):
         app.router.add_routes(module.routes)
     if settings.sandbox:
-        app.router.add_routes(sandbox.routes)
+        sandbox.setup(app)  # the console and its built-in webhook receiver (after the database)
         context = SimulatorContext(app[keys.PHONE], settings.sandbox_time_scale, app[keys.SANDBOX_FAULTS])
         for wallet, simulator in registry.build_simulators(context).items():
             app.add_subapp(f"/sandbox/providers/{wallet}/", simulator)

@@ -1,4 +1,4 @@
-"""kopek serve | migrate | merchant create | merchant list | webhook create | webhook list | button create"""
+"""kopek serve | migrate | merchant create | merchant list | user create | webhook | button | settle | ledger | reconcile"""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from kopek import buttons_cli
+from kopek.accounts import cli as accounts_cli
 from kopek.ledger import cli as ledger_cli
 from kopek.reconcile import cli as reconcile_cli
 from kopek.app import create_app
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     buttons_cli.add_commands(commands)
     ledger_cli.add_commands(commands, merchant)
     reconcile_cli.add_command(commands)
+    accounts_cli.add_commands(commands)
     return parser
 
 
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_with_store(settings, lambda store: buttons_cli.run(store, settings, args)))
     if args.command == "reconcile":
         return asyncio.run(_with_store(settings, lambda store: reconcile_cli.run(store, settings, args)))
+    if args.command == "user":
+        return asyncio.run(_with_store(settings, lambda store: accounts_cli.create_user(store, settings, args)))
     if ledger_cli.handles(args):
         return asyncio.run(_with_store(settings, lambda store: ledger_cli.run(store, settings, args)))
     if args.action == "create":
@@ -140,6 +144,7 @@ def serve(settings: Settings) -> int:
     if settings.sandbox:
         print(f"Sandbox shop page: {settings.public_base_url}/sandbox")
         print(f"Sandbox phone:     {settings.public_base_url}/sandbox/phone")
+    print(f"Dashboard:         {settings.public_base_url}/dashboard")
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
                 access_log_format='%a "%r" %s %b %Tfs')
     return 0
@@ -158,4 +163,6 @@ async def _prepare_sandbox(store: SqliteStore, settings: Settings) -> int:
         if sandbox.created:
             print("Created the sandbox merchant.")
             _print_keys(sandbox.created)
+            password = await accounts_cli.create_sandbox_user(store, settings, sandbox.merchant.id)
+            print(f"Dashboard login (shown once): {accounts_cli.SANDBOX_USER_EMAIL} / {password}")
     return 0

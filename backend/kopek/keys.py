@@ -23,6 +23,7 @@ from kopek.store.sqlite import SqliteStore
 from kopek.web.ratelimit import RateLimiter
 from kopek.webhooks.endpoints import WebhookEndpoints
 from kopek.webhooks.sender import WebhookSender
+from kopek.webhooks.test_receiver import BuiltInReceiver
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SqliteStore)
@@ -46,3 +47,4 @@ BUTTON_CHECKOUTS_PER_BUTTON = web.AppKey("button_checkouts_per_button", RateLimi
 LEDGER = web.AppKey("ledger", Ledger)
 REFUNDS = web.AppKey("refunds", RefundService)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+BUILT_IN_RECEIVER = web.AppKey("built_in_webhook_receiver", BuiltInReceiver)

@@ -108,3 +108,7 @@ def fast_resend_shop(fast_resend_kopek, e2e_dir) -> Iterator[ShopProcess]:
     shop = ShopProcess(port, fast_resend_kopek.base_url, merchant["secret_key"], e2e_dir / "fast-resend-shop.log")
     yield shop
     shop.stop()
+
+
+# The dashboard's browser tests: their fixtures live beside their helpers.
+from dashboard_support import dashboard_page, dashboard_server, foreign_site, new_dashboard_page  # noqa: E402,F401

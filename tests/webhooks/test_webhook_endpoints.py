@@ -65,7 +65,7 @@ async def test_update_url_events_status_and_description(kopek):
     assert response.status == 200, updated
     assert (updated["url"], updated["events"], updated["status"], updated["description"]) == (
         "https://127.0.0.1:8443/new", ["payment.failed"], "disabled", "paused for maintenance")
-    assert updated["disabled_reason"] == "disabled through the API"
+    assert updated["disabled_reason"] == "disabled by the merchant"
     again = await (await kopek.client.post(f"{BASE}/{created['id']}", json={"status": "enabled"},
                                            headers=kopek.auth())).json()
     assert again["status"] == "enabled" and again["disabled_reason"] is None

@@ -77,18 +77,21 @@ class Accounts:
         await self._refuse_taken(email)
         password_hash = await hash_password(password)
         keys = await create_merchant(self._main, shop_name, [])
-        user = User(new_id("usr", 16), email, password_hash, clock.now_iso())
-        membership = Membership(keys.merchant.id, user.id, "owner", user.created_at, email)
-        await self._create(user, membership)
-        return SignedUp(membership, keys)
+        return SignedUp(await self._create(email, password_hash, keys.merchant.id, "owner"), keys)
 
     async def sign_up_invited(self, email: str, password: str, code: str) -> SignedUp:
         invite = await self._open_invite(code, email)
         await self._refuse_taken(email)
-        user = User(new_id("usr", 16), email, await hash_password(password), clock.now_iso())
-        membership = Membership(invite.merchant_id, user.id, invite.role, user.created_at, email)
-        await self._create(user, membership, invite.id)
+        membership = await self._create(email, await hash_password(password), invite.merchant_id, invite.role,
+                                        invite.id)
         return SignedUp(membership, None)
+
+    async def add_member(self, merchant_id: str, email: str, role: str, password: str) -> Membership:
+        """The operator's way in (CLI, and the sandbox merchant's first user)."""
+        if role not in ROLES:
+            raise _invalid_role()
+        await self._refuse_taken(email)
+        return await self._create(email, await hash_password(password), merchant_id, role)
 
     async def log_in(self, email: str, password: str, ip: str) -> Membership:
         self.throttle.check(email, ip)
@@ -105,7 +108,7 @@ class Accounts:
 
     async def invite(self, by: Membership, email: str, role: str) -> NewInvite:
         if role not in ROLES:
-            raise AccountError("invalid_role", "The role is owner or viewer.", "Роль: владелец или наблюдатель.")
+            raise _invalid_role()
         if any(m.email == email for m in await self._store.members(by.merchant_id)):
             raise AccountError("already_member", "This person is already on the team.",
                                "Этот человек уже в команде.", status=409)
@@ -128,7 +131,10 @@ class Accounts:
         if await self._store.user_by_email(email) is not None:
             raise _email_taken()
 
-    async def _create(self, user: User, membership: Membership, invite_id: str | None = None) -> None:
+    async def _create(self, email: str, password_hash: str, merchant_id: str, role: str,
+                      invite_id: str | None = None) -> Membership:
+        user = User(new_id("usr", 16), email, password_hash, clock.now_iso())
+        membership = Membership(merchant_id, user.id, role, user.created_at, email)
         try:
             await self._store.create_user(user, membership, invite_id)
         except EmailTaken as exc:
@@ -136,8 +142,12 @@ class Accounts:
         except LookupError as exc:
             raise AccountError("invalid_invite", "This invitation was already used.",
                                "Это приглашение уже использовано.") from exc
-
+        return membership
 
 def _email_taken() -> AccountError:
     return AccountError("email_taken", "An account with this email exists; log in instead.",
                         "Учётная запись с этим email уже есть; войдите.", status=409)
+
+
+def _invalid_role() -> AccountError:
+    return AccountError("invalid_role", "The role is owner or viewer.", "Роль: владелец или наблюдатель.")

@@ -29,7 +29,8 @@ def header_row() -> tuple[str, ...]:
 
 
 def line_row(line: SettlementLine) -> tuple[str, ...]:
-    return (line.line_type, line.ref_id, _text(line.order_id or ""), line.wallet, line.currency, line.occurred_at,
+    return (line.line_type, line.ref_id, spreadsheet_text(line.order_id or ""), line.wallet, line.currency,
+            line.occurred_at,
             *(_decimal(amount, line.currency) for amount in (line.amount, line.fee, line.net)))
 
 
@@ -49,6 +50,6 @@ def _decimal(amount: int, currency: str) -> str:
     return Money(currency, amount).decimal_string()
 
 
-def _text(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     """A shop's own text, kept from being read as a formula by a spreadsheet."""
     return "'" + value if value.startswith(_FORMULA_STARTS) else value

@@ -1,7 +1,9 @@
-"""Per-payment event fan-out to live subscribers, each with a bounded queue.
+"""Event fan-out to live subscribers, each with a bounded queue.
 
-Publishing never waits: a subscriber whose queue is full is marked as lagging, and its
-socket handler drops it; the client reconnects with its last seq and catches up from the store.
+Two kinds of topic: one payment (the checkout frame's socket), and one merchant in one mode
+(the dashboard's payment list). Publishing never waits: a subscriber whose queue is full is
+marked as lagging, and its socket handler drops it; the client reconnects and catches up from
+the store (the frame with its last seq, the dashboard by reloading the list).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from dataclasses import dataclass, field
 from kopek.store.records import Event
 
 
+def merchant_topic(merchant_id: str, livemode: bool) -> str:
+    return f"merchant:{merchant_id}:{'live' if livemode else 'test'}"
+
+
 @dataclass(eq=False)
 class Subscription:
-    payment_id: str
+    topic: str          # a payment id, or merchant_topic(...)
     queue: asyncio.Queue[Event]
     lagging: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -25,23 +31,37 @@ class LiveHub:
         self._subscriptions: dict[str, set[Subscription]] = {}
 
     def subscribe(self, payment_id: str) -> Subscription:
-        subscription = Subscription(payment_id, asyncio.Queue(self._queue_max))
-        self._subscriptions.setdefault(payment_id, set()).add(subscription)
+        return self._subscribe(payment_id)
+
+    def subscribe_merchant(self, merchant_id: str, livemode: bool) -> Subscription:
+        """Every event of this merchant's payments in this mode."""
+        return self._subscribe(merchant_topic(merchant_id, livemode))
+
+    def _subscribe(self, topic: str) -> Subscription:
+        subscription = Subscription(topic, asyncio.Queue(self._queue_max))
+        self._subscriptions.setdefault(topic, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        subscribers = self._subscriptions.get(subscription.payment_id)
+        subscribers = self._subscriptions.get(subscription.topic)
         if subscribers is not None:
             subscribers.discard(subscription)
             if not subscribers:
-                del self._subscriptions[subscription.payment_id]
+                del self._subscriptions[subscription.topic]
 
-    def publish(self, event: Event) -> None:
-        for subscription in self._subscriptions.get(event.payment_id, ()):
+    def publish(self, event: Event, *, merchant_id: str | None = None, livemode: bool | None = None) -> None:
+        """To the payment's subscribers and, when the merchant is named, to the merchant's."""
+        self._deliver(event.payment_id, event)
+        if merchant_id is not None and livemode is not None:
+            self._deliver(merchant_topic(merchant_id, livemode), event)
+
+    def _deliver(self, topic: str, event: Event) -> None:
+        for subscription in self._subscriptions.get(topic, ()):
             try:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
                 subscription.lagging.set()
 
-    def subscriber_count(self, payment_id: str) -> int:
-        return len(self._subscriptions.get(payment_id, ()))
+    def subscriber_count(self, topic: str) -> int:
+        """Subscribers of a payment id (or of a merchant_topic)."""
+        return len(self._subscriptions.get(topic, ()))

@@ -61,7 +61,7 @@ class PaymentService:
         except StaleState as exc:
             raise InvalidState(exc.current_status or "unknown", action) from exc
         if appended is not None:
-            self.hub.publish(appended)
+            self.hub.publish(appended, merchant_id=updated.merchant_id, livemode=updated.livemode)
         return updated
 
     async def update_quietly(self, payment: Payment, **change: Any) -> Payment:
@@ -97,7 +97,7 @@ class PaymentService:
             raise Conflict(f"order {payment.order_id!r} already has an open or paid payment",
                            param="order_id", code="duplicate_order",
                            extra={"payment": exc.existing_payment_id}) from exc
-        self.hub.publish(event)
+        self.hub.publish(event, merchant_id=stored.merchant_id, livemode=stored.livemode)
         return stored
 
     def _check_wallets(self, requested: list[str] | None, amount: int, currency: str,

@@ -61,7 +61,7 @@ async def payment_events(request: web.Request) -> web.Response:
 @routes.get("/v1/wallets")
 async def list_wallets(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    return web.json_response({"object": "list", "data": await _merchant_wallets(request, api_key.merchant_id)})
+    return web.json_response({"object": "list", "data": await merchant_wallets(request, api_key.merchant_id)})
 
 
 @routes.post("/v1/wallets/{id}")
@@ -73,11 +73,11 @@ async def update_wallet(request: web.Request) -> web.Response:
     if wallet_id not in request.app[keys.PAYMENTS].wallets:
         raise NotFound(f"no such wallet: {wallet_id}", param="id")
     await request.app[keys.STORE].set_wallet_enabled(api_key.merchant_id, wallet_id, data["enabled"])
-    wallets = await _merchant_wallets(request, api_key.merchant_id)
+    wallets = await merchant_wallets(request, api_key.merchant_id)
     return web.json_response(next(w for w in wallets if w["id"] == wallet_id))
 
 
-async def _merchant_wallets(request: web.Request, merchant_id: str) -> list[dict[str, object]]:
+async def merchant_wallets(request: web.Request, merchant_id: str) -> list[dict[str, object]]:
     service = request.app[keys.PAYMENTS]
     disabled = await request.app[keys.STORE].disabled_wallets(merchant_id)
     return [{**wallet_object(w), "enabled": w.id not in disabled, "available": service.is_available(w.id)}

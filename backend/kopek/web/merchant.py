@@ -30,10 +30,23 @@ def merchant_object(merchant: Merchant) -> dict[str, Any]:
             "check_url": merchant.check_url, "check_on_timeout": merchant.check_on_timeout}
 
 
-async def _refuse_private(request: web.Request, url: str) -> None:
+async def update_check(app: web.Application, merchant: Merchant, data: dict[str, Any]) -> Merchant:
+    """Set or clear the pre-check from MerchantUpdateSchema's data; what the data leaves out stays.
+    The API and the dashboard both come here, so a check URL is validated in one place."""
+    check_url = data.get("check_url", merchant.check_url)
+    if check_url and "check_url" in data:
+        await _refuse_private(app, check_url)
+    store = app[keys.STORE]
+    await store.set_merchant_check(merchant.id, check_url, data.get("check_on_timeout", merchant.check_on_timeout))
+    updated = await store.get_merchant(merchant.id)
+    assert updated is not None
+    return updated
+
+
+async def _refuse_private(app: web.Application, url: str) -> None:
     """In live mode the check URL passes the same SSRF guard as webhook endpoints."""
     try:
-        await check_url_target(url, allow_private=request.app[keys.SETTINGS].sandbox)
+        await check_url_target(url, allow_private=app[keys.SETTINGS].sandbox)
     except UrlNotAllowed as exc:
         raise InvalidRequest(str(exc), param="check_url", code="url_not_allowed") from exc
 
@@ -51,15 +64,9 @@ async def update_merchant(request: web.Request) -> web.Response:
     """Set the pre-check. The answer carries the check's signing secret (derived, shown on request)."""
     api_key = await authenticate(request)
     data = await read_json(request, MerchantUpdateSchema())
-    store = request.app[keys.STORE]
-    merchant = await store.get_merchant(api_key.merchant_id)
+    merchant = await request.app[keys.STORE].get_merchant(api_key.merchant_id)
     assert merchant is not None
-    check_url = data.get("check_url", merchant.check_url)
-    if check_url and "check_url" in data:
-        await _refuse_private(request, check_url)
-    await store.set_merchant_check(merchant.id, check_url, data.get("check_on_timeout", merchant.check_on_timeout))
-    merchant = await store.get_merchant(merchant.id)
-    assert merchant is not None
+    merchant = await update_check(request.app, merchant, data)
     body = merchant_object(merchant)
     if merchant.check_url:
         body["check_secret"] = check_secret(request.app[keys.PAYMENTS].instance_key, merchant.id)

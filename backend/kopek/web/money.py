@@ -10,7 +10,8 @@ from kopek.errors import PermissionDenied
 from kopek.ledger import report as csv_report
 from kopek.ledger.schemas import FeePlanUpdateSchema, SettlementListQuerySchema, SettlementQuerySchema
 from kopek.ledger.views import fee_plan_object, line_object, settlement_object
-from kopek.web.middlewares import REQUEST_ID
+from kopek.store.settlements import Settlement
+from kopek.web.downloads import start_csv
 from kopek.web.requests import authenticate, read_json, read_query
 
 routes = web.RouteTableDef()
@@ -68,19 +69,18 @@ async def get_settlement(request: web.Request) -> web.Response:
 
 @routes.get("/v1/settlements/{id}/report.csv")
 async def settlement_csv(request: web.Request) -> web.StreamResponse:
-    """Streamed page by page, so a day of ten thousand payments never sits in memory at once."""
     api_key = await authenticate(request)
     settlements = request.app[keys.LEDGER].settlements
     settlement = await settlements.get_for_merchant(api_key.merchant_id, api_key.livemode, request.match_info["id"])
+    return await stream_settlement_csv(request, settlement)
+
+
+async def stream_settlement_csv(request: web.Request, settlement: Settlement) -> web.StreamResponse:
+    """The settlement's CSV report, for the API and the dashboard alike. Streamed page by page,
+    so a day of ten thousand payments never sits in memory at once."""
+    settlements = request.app[keys.LEDGER].settlements
     report = await settlements.report(settlement)
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{csv_report.filename(report)}"',
-        "Cache-Control": "no-store",
-        # Prepared here, so the middlewares cannot add these afterwards.
-        "X-Request-Id": request[REQUEST_ID], "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"})
-    await response.prepare(request)
+    response = await start_csv(request, csv_report.filename(report))
     await response.write(csv_report.csv_rows([csv_report.header_row()]))
     lines, has_more = await settlements.lines(settlement, CSV_PAGE)
     while lines:

@@ -74,7 +74,7 @@ class WebhookEndpoints:
         if "url" in fields:
             await self._check_target(fields["url"])
         if "status" in fields:
-            fields["disabled_reason"] = "disabled through the API" if fields["status"] == "disabled" else None
+            fields["disabled_reason"] = "disabled by the merchant" if fields["status"] == "disabled" else None
         stops = fields.get("status") == "disabled" and endpoint.status == "enabled"
         return await self._updated(endpoint, fields, abandon_open=stops)
 

@@ -52,6 +52,12 @@ class FaultSettings:
     def to_json(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
+    def to_text(self) -> str:
+        """The inverse of `parse`: only the knobs that are on, e.g. 'latency_ms=5-50,error_rate=0.1'."""
+        parts = [f"latency_ms={self.latency_ms_min}-{self.latency_ms_max}"] if self.latency_ms_max else []
+        parts += [f"{name}={getattr(self, name):g}" for name in RATES if getattr(self, name)]
+        return ",".join(parts)
+
 
 class FaultInjector:
     """Shared by all simulators; `settings` may be swapped while running."""
@@ -60,6 +66,11 @@ class FaultInjector:
         self.settings = settings
         self._rng = rng or random.Random()
         self.injected: dict[str, int] = {name: 0 for name in ("latency", *RATES)}
+
+    def replace_settings(self, settings: FaultSettings) -> FaultSettings:
+        """Every knob at once (the sandbox console); the next provider request sees them. Returns the old ones."""
+        previous, self.settings = self.settings, settings
+        return previous
 
     def roll(self, name: str) -> bool:
         hit = self._rng.random() < getattr(self.settings, name)

@@ -94,9 +94,11 @@ async def read_form(request: web.Request) -> Form:
 
 async def _checked(request: web.Request, handler: ActionHandler, viewer_allowed: bool,
                    member: Member | None) -> web.StreamResponse:
-    if member is None:
+    if member is None and request.get(SESSION_EXPIRED):
         raise _session_expired()
     form = await read_form(request)
+    if member is None:  # a token that matches an anonymous session: a login form, not this one
+        raise _session_expired()
     if not viewer_allowed and not member.is_owner:
         raise DashboardError(403, "Only an owner can do this; your role is viewer. Nothing was changed.",
                              "Это может только владелец; ваша роль — наблюдатель. Ничего не изменилось.")

@@ -20,8 +20,8 @@ HOME = "/dashboard/payments"
 
 
 def safe_next(target: str) -> str:
-    """Only a path inside the dashboard: never another site (`//evil`, `/\\evil`, `https:`)."""
-    if target.startswith("/dashboard") and not target.startswith(("//", "/\\")) and "\\" not in target:
+    """Only a path inside the dashboard or the sandbox console: never another site (`//evil`, `https:`)."""
+    if target.startswith(("/dashboard", "/sandbox")) and not target.startswith("//") and "\\" not in target:
         return target
     return HOME
 

@@ -48,13 +48,16 @@ SESSION_EXPIRED = web.RequestKey("dashboard_session_expired", bool)
 PAGE = web.RequestKey("dashboard_page", PageContext)
 
 
-async def load_page_context(request: web.Request) -> PageContext:
+async def load_page_context(request: web.Request, *, start_session: bool = True) -> PageContext:
+    """`start_session=False` for JSON and websocket routes: they read a session, never start one."""
     session = await get_session(request)
     locale = _locale(request, session)
-    if not session.get(CSRF_FIELD):
+    # Only a page view starts a session: a refused POST (cross-site, or with an ended session)
+    # must not answer with a cookie that would replace the one the browser holds.
+    if start_session and not session.get(CSRF_FIELD) and request.method in ("GET", "HEAD"):
         session[CSRF_FIELD] = secrets.token_urlsafe(32)
     member = await _member(request, session)
-    context = PageContext(session, locale, session[CSRF_FIELD], member)
+    context = PageContext(session, locale, session.get(CSRF_FIELD, ""), member)
     request[PAGE] = context
     return context
 
@@ -62,7 +65,7 @@ async def load_page_context(request: web.Request) -> PageContext:
 def _locale(request: web.Request, session: Session) -> str:
     asked = request.query.get("locale")
     if asked in LOCALES:
-        if session.get("locale") != asked:
+        if session.get("locale") != asked and request.method in ("GET", "HEAD"):
             session["locale"] = asked
         return asked
     stored = session.get("locale")

@@ -1,0 +1,47 @@
+"""What the console accepts: its query string and its forms, one schema each. Anything else,
+a malformed value or an unknown or repeated parameter, is a 400 page that says why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from kopek.money import CURRENCY_EXPONENTS
+from kopek.providers.registry import PLUGINS
+from kopek.web.dashboard.context import LOCALES
+from kopek.web.dashboard.forms import MajorAmount
+from kopek.web.sandbox_console.scenarios import DEFAULT_SCENARIO, DEFAULT_WALLET, ROWS_BY_SCENARIO
+
+CURRENCY = "RUB"
+DEFAULT_AMOUNT_MINOR = 500               # 5.00 RUB
+
+
+class ConsoleQuery(Schema):
+    amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR)
+    wallet = fields.String(load_default=DEFAULT_WALLET, validate=validate.OneOf(list(PLUGINS)))
+    scenario = fields.String(load_default=DEFAULT_SCENARIO, validate=validate.OneOf(list(ROWS_BY_SCENARIO)))
+    locale = fields.String(validate=validate.OneOf(LOCALES))
+
+
+DEFAULT_QUERY: dict[str, Any] = {"amount": DEFAULT_AMOUNT_MINOR, "wallet": DEFAULT_WALLET,
+                                 "scenario": DEFAULT_SCENARIO}
+
+
+class NoParameters(Schema):
+    """A JSON endpoint or a one-button form: nothing may come with it (but the CSRF token)."""
+
+
+SHARE = validate.Range(0, 1, error="a share from 0 to 1, e.g. 0.1")
+
+
+class FaultsForm(Schema):
+    """The knobs as KOPEK_SANDBOX_FAULTS spells them; FaultSettings.parse makes the final check."""
+
+    action = fields.String(load_default="set", validate=validate.OneOf(["set", "clear"]))
+    latency_ms = fields.String(validate=validate.Regexp(r"^\d{1,5}(-\d{1,5})?$",
+                                                        error="milliseconds as LOW-HIGH, e.g. 5-50, or one number"))
+    error_rate = fields.Float(validate=SHARE)
+    duplicate_callbacks = fields.Float(validate=SHARE)
+    out_of_order_callbacks = fields.Float(validate=SHARE)
+    bad_signatures = fields.Float(validate=SHARE)
