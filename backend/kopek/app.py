@@ -30,9 +30,9 @@ from kopek.refunds import wiring as refunds
 from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
-from kopek.web import dashboard
 from kopek.web import (
-    api, buttons, callbacks, checkout, events, hosted, idempotency, live, merchant, openapi, sandbox, widget,
+    api, buttons, callbacks, checkout, dashboard, events, hosted, idempotency, live, merchant, openapi, sandbox,
+    widget,
 )
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter

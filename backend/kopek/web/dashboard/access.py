@@ -100,9 +100,13 @@ async def _checked(request: web.Request, handler: ActionHandler, viewer_allowed:
     if member is None:  # a token that matches an anonymous session: a login form, not this one
         raise _session_expired()
     if not viewer_allowed and not member.is_owner:
-        raise DashboardError(403, "Only an owner can do this; your role is viewer. Nothing was changed.",
-                             "Это может только владелец; ваша роль — наблюдатель. Ничего не изменилось.")
+        raise owner_only()
     return await handler(request, member, form)
+
+
+def owner_only() -> DashboardError:
+    return DashboardError(403, "Only an owner can do this; your role is viewer. Nothing was changed.",
+                          "Это может только владелец; ваша роль — наблюдатель. Ничего не изменилось.")
 
 
 def _session_expired() -> DashboardError:

@@ -16,9 +16,9 @@ from kopek.providers.sandbox.magic import MAGIC_ROWS
 from kopek.store.records import Payment
 from kopek.web.dashboard.access import Form, form_action, public_page
 from kopek.web.dashboard.context import Member
+from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.dashboard.render import render
 from kopek.web.sandbox_console import faults, receiver
-from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.sandbox_console.forms import CURRENCY, DEFAULT_QUERY, ConsoleQuery, NoParameters
 from kopek.web.sandbox_console.scenarios import magic_table, scenario
 from kopek.web.sandbox_console.snippets import snippets

@@ -12,8 +12,8 @@ from aiohttp import web
 from kopek import keys
 from kopek.providers.sandbox.faults import FaultSettings
 from kopek.web.dashboard.access import DashboardError, Form, public_action
-from kopek.web.dashboard.render import flash, see_other
 from kopek.web.dashboard.forms import load_or_refuse
+from kopek.web.dashboard.render import flash, see_other
 from kopek.web.sandbox_console.forms import FaultsForm
 
 routes = web.RouteTableDef()

@@ -13,9 +13,9 @@ from kopek import keys
 from kopek.errors import InvalidRequest, NotFound
 from kopek.store.webhooks import WebhookEndpoint
 from kopek.web.dashboard.access import Form, public_action
+from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.dashboard.render import flash, see_other
 from kopek.web.requests import read_query
-from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.sandbox_console.forms import NoParameters
 from kopek.web.sandbox_console.workspace import LIVEMODE, Workspace, load_workspace, workspace
 from kopek.webhooks.endpoints import webhook_instance_key

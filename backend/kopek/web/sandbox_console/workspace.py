@@ -9,7 +9,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.store.records import ApiKey, Merchant
-from kopek.web.dashboard.access import DashboardError
+from kopek.web.dashboard.access import owner_only
 from kopek.web.dashboard.context import PAGE, Member, load_page_context
 
 LIVEMODE = False   # the console only ever makes test payments
@@ -36,8 +36,7 @@ class Workspace:
 
     def require_configure(self) -> None:
         if not self.may_configure:
-            raise DashboardError(403, "Only an owner can do this; your role is viewer. Nothing was changed.",
-                                 "Это может только владелец; ваша роль — наблюдатель. Ничего не изменилось.")
+            raise owner_only()
 
 
 async def workspace(request: web.Request) -> Workspace:
