@@ -55,7 +55,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 
@@ -83,6 +83,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW_RE = re.compile(r'<tr data-payment-id="(pay_[A-Za-z0-9]+)"')
 SECRET_KEY_RE = re.compile(r'id="sk-test" class="secret">([^<]+)<')
 SESSION_COOKIE = "kopek_session"
+Operation = Callable[[], Awaitable[None]]
 PHASES = ("baseline", "dashboard_list", "dashboard_filtered", "dashboard_detail", "login")
 
 
@@ -222,7 +223,7 @@ def check_rows(page: str, expected: list[str], what: str) -> None:
                                          f" first {expected[:2]}")
 
 
-def dashboard_operations(owner: Browser, expected: Expected) -> dict[str, Any]:
+def dashboard_operations(owner: Browser, expected: Expected) -> dict[str, Operation]:
     picker = random.Random(RANDOM_SEED + 1)
 
     async def list_once() -> None:
@@ -241,7 +242,7 @@ def dashboard_operations(owner: Browser, expected: Expected) -> dict[str, Any]:
     return {"dashboard_list": list_once, "dashboard_filtered": filtered_once, "dashboard_detail": detail_once}
 
 
-def login_operation(browsers: list[Browser]) -> Any:
+def login_operation(browsers: list[Browser]) -> Operation:
     """Each worker takes a browser of its own from the pool for the whole login and puts it back."""
     idle = list(browsers)
 
