@@ -212,3 +212,17 @@ async def test_a_post_without_any_session_is_a_csrf_refusal_and_sets_no_cookie(o
     assert page.status == 403 and "did not come from your dashboard" in page.text
     assert "Set-Cookie" not in page.headers
     assert db_rows(kopek, "SELECT * FROM invites") == []
+
+
+async def test_form_errors_are_in_russian_on_a_russian_page(visitors):
+    visitor = visitors()
+    await visitor.get("/dashboard/signup", locale="ru")
+    page = await visitor.post("/dashboard/signup", {"email": "not-an-email", "password": "short", "shop_name": "Моё"})
+    assert page.status == 400
+    assert "Неверный адрес email." in page.text and "Длина — от 10 до 256 символов." in page.text
+    assert "Not a valid email address." not in page.text
+
+
+async def test_a_tampered_query_is_refused_in_russian_too(owner):
+    page = await owner.get("/dashboard/settings/keys", locale="ru", foo="1")
+    assert page.status == 400 and "Неизвестное поле." in page.text

@@ -12,6 +12,7 @@ from multidict import MultiDictProxy
 
 from kopek.payments.schemas import MAX_AMOUNT_MINOR
 from kopek.web.dashboard.context import CSRF_FIELD
+from kopek.web.dashboard.messages_ru import errors_in_russian
 
 _MAJOR = re.compile(r"^[0-9]{1,13}(?:[.,][0-9]{1,13})?$")
 _SPACES = re.compile(r"[ \u00a0\u202f]")
@@ -55,8 +56,10 @@ def refusal(exc: FormInvalid) -> Exception:
     from kopek.web.dashboard.access import DashboardError  # access imports this module
 
     detail = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(exc.errors.items()))
+    detail_ru = "; ".join(f"{name}: {' '.join(messages)}"
+                          for name, messages in sorted(errors_in_russian(exc.errors).items()))
     return DashboardError(400, f"Nothing was changed: the request is not valid ({detail}).",
-                          f"Ничего не изменилось: запрос неверен ({detail}).")
+                          f"Ничего не изменилось: запрос неверен ({detail_ru}).")
 
 
 def major_to_minor(text: str, exponent: int, *, minimum: int) -> int:

@@ -11,6 +11,7 @@ from aiohttp import web
 from kopek import keys
 from kopek.web.csp import dashboard_csp
 from kopek.web.dashboard.context import PAGE, PageContext
+from kopek.web.dashboard.messages_ru import errors_in_russian
 from kopek.web.pages import STATIC_BASE
 
 FLASH = "flash"
@@ -30,6 +31,9 @@ def flash(request: web.Request, en: str, ru: str) -> None:
 def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
            frame_src: str | None = None) -> web.Response:
     page: PageContext = request[PAGE]
+    context = dict(context or {})
+    if page.locale == "ru" and isinstance(context.get("errors"), dict):
+        context["errors"] = errors_in_russian(context["errors"])
     nonce = secrets.token_urlsafe(18)
     notice = page.session.pop(FLASH, None) if FLASH in page.session else None
     settings = request.app[keys.SETTINGS]
@@ -37,7 +41,7 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
         "locale": page.locale, "tr": translator(page.locale), "csrf_token": page.csrf_token,
         "member": page.member, "nonce": nonce, "static_base": STATIC_BASE, "sandbox": settings.sandbox,
         "path": request.path, "notice": (notice[1] if page.locale == "ru" else notice[0]) if notice else None,
-        **(context or {})}, status=status)
+        **context}, status=status)
     response.headers["Content-Security-Policy"] = dashboard_csp(settings.public_base_url, nonce, frame_src)
     response.headers["Cache-Control"] = "no-store"
     return response
