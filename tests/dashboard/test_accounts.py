@@ -226,3 +226,11 @@ async def test_form_errors_are_in_russian_on_a_russian_page(visitors):
 async def test_a_tampered_query_is_refused_in_russian_too(owner):
     page = await owner.get("/dashboard/settings/keys", locale="ru", foo="1")
     assert page.status == 400 and "Неизвестное поле." in page.text
+
+
+async def test_ended_sessions_are_removed_at_the_next_login(owner, visitors, kopek):
+    expire_sessions(kopek)
+    assert len(db_rows(kopek, "SELECT * FROM dashboard_sessions")) == 1
+    page = await visitors().log_in("owner@shop.test")
+    assert page.url.path == "/dashboard/payments"
+    assert len(db_rows(kopek, "SELECT * FROM dashboard_sessions WHERE expires_at < '2001'")) == 0

@@ -132,6 +132,7 @@ async def _start_session(request: web.Request, membership: Membership) -> None:
     """A fresh session id at every login, so an id planted before it is worth nothing after."""
     old = request[PAGE].session
     await request[STORAGE_KEY].forget(request)
+    await request.app[keys.ACCOUNTS].store.delete_expired_sessions()   # ended sessions go at the next login
     session = await new_session(request)
     session.update({"user_id": membership.user_id, "merchant_id": membership.merchant_id,
                     CSRF_FIELD: old.get(CSRF_FIELD), "locale": old.get("locale")})
