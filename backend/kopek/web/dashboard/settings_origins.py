@@ -10,9 +10,8 @@ from kopek import keys
 from kopek.merchants import InvalidOrigin, normalize_origin
 from kopek.store.origins import OriginListFull, OriginStore
 from kopek.web.dashboard.access import DashboardError, Form, form_action, member_page
-from kopek.web.dashboard.forms import load_or_refuse
+from kopek.web.dashboard.forms import FormInvalid, load_form, load_or_refuse
 from kopek.web.dashboard.context import Member
-from kopek.web.dashboard.forms import FormInvalid, load_form
 from kopek.web.dashboard.render import flash, render, see_other
 from kopek.web.dashboard.settings_common import say, strict_query
 

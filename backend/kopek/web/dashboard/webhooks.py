@@ -17,9 +17,8 @@ from kopek.errors import InvalidRequest
 from kopek.store.webhooks import WebhookEndpoint
 from kopek.web.dashboard.access import DashboardError, Form, form_action, member_page
 from kopek.web.dashboard.api_forms import FromForm, form_errors, load_query, typed_values
-from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.dashboard.context import Member
-from kopek.web.dashboard.forms import FormInvalid, load_form
+from kopek.web.dashboard.forms import FormInvalid, load_form, load_or_refuse
 from kopek.web.dashboard.render import flash, render, see_other
 from kopek.webhooks.endpoints import WebhookEndpoints, WithSecret
 from kopek.webhooks.events import DEFAULT_EVENTS, OPT_IN_EVENTS
