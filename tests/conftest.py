@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import AppRunner, BaseRunner
 
 from kopek import keys
 from kopek.app import create_app
@@ -18,6 +19,17 @@ from kopek.settings import Settings
 from support import make_settings
 
 SHOP_ORIGIN = "http://shop.test:8001"
+
+
+class KopekTestServer(TestServer):
+    """A test server that gives requests still running at teardown 5 s, not aiohttp's 60.
+
+    Kopek posts webhooks to itself in some tests (the sandbox's built-in receiver); on a loaded
+    machine one can be in flight when the test ends, and a 60 s graceful wait would outlast the
+    per-test timeout. What a test asserts happens before teardown, so this changes no result."""
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return AppRunner(self.app, shutdown_timeout=5.0, **kwargs)
 
 
 @dataclass
@@ -61,7 +73,7 @@ def kopek_settings(tmp_path: Path, unused_tcp_port: int) -> Settings:
 @pytest.fixture
 async def kopek(kopek_settings: Settings, aiohttp_client: Any) -> Kopek:
     app = create_app(kopek_settings)
-    server = TestServer(app, port=kopek_settings.port, host=kopek_settings.host)
+    server = KopekTestServer(app, port=kopek_settings.port, host=kopek_settings.host)
     client = await aiohttp_client(server)
     merchant = await create_merchant(app[keys.STORE], "Test shop", [SHOP_ORIGIN])
     return Kopek(app, server, client, merchant)
@@ -91,6 +103,6 @@ async def live(tmp_path, unused_tcp_port, aiohttp_client, monkeypatch):
     settings = make_settings(tmp_path, unused_tcp_port, mode="live", webhook_timeout_s=1.0,
                              provider_urls={w: f"https://{w}.provider.example" for w in PLUGINS})
     app = create_app(settings)
-    client = await aiohttp_client(TestServer(app, port=settings.port, host=settings.host))
+    client = await aiohttp_client(KopekTestServer(app, port=settings.port, host=settings.host))
     merchant = await create_merchant(app[keys.STORE], "Live shop", [])
     return app, client, {"Authorization": f"Bearer {merchant.live_secret_key}"}
