@@ -31,7 +31,7 @@ from kopek.resources import templates_dir
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
 from kopek.web import (
-    api, buttons, callbacks, checkout, dashboard, events, hosted, idempotency, live, merchant, openapi, sandbox,
+    api, buttons, callbacks, checkout, dashboard, events, hosted, idempotency, live, merchant, openapi, sandbox_console,
     widget,
 )
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     for module in (api, merchant, checkout, live, callbacks, widget, openapi, events):
         app.router.add_routes(module.routes)
     if settings.sandbox:
-        sandbox.setup(app)  # the console and its built-in webhook receiver (after the database)
+        sandbox_console.setup(app)  # the console and its built-in webhook receiver (after the database)
         context = SimulatorContext(app[keys.PHONE], settings.sandbox_time_scale, app[keys.SANDBOX_FAULTS])
         for wallet, simulator in registry.build_simulators(context).items():
             app.add_subapp(f"/sandbox/providers/{wallet}/", simulator)

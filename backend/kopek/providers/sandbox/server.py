@@ -10,7 +10,7 @@ from kopek.providers import registry
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.phone import SandboxPhone
-from kopek.web.sandbox import phone_json
+from kopek.web.sandbox_console.live import phone_json
 
 
 def create_simulators_app(time_scale: float, faults: str = "") -> web.Application:

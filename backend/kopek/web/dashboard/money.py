@@ -72,7 +72,7 @@ class VolumeChart:
 @routes.get("/dashboard/balance")
 @member_page
 async def balance(request: web.Request, member: Member) -> web.StreamResponse:
-    query = read_query(request, BalanceQuery())
+    query = load_or_refuse(BalanceQuery(), request.query)
     recent, _ = await settlement_rows(request, member, RECENT_SETTLEMENTS)
     return render(request, "dashboard/balance.html", {
         "cards": await balance_cards(request, member), "days": query["days"], "day_choices": DAY_CHOICES,
@@ -82,7 +82,7 @@ async def balance(request: web.Request, member: Member) -> web.StreamResponse:
 @routes.get("/dashboard/settlements")
 @member_page
 async def settlements_page(request: web.Request, member: Member) -> web.StreamResponse:
-    query = read_query(request, SettlementsQuery())
+    query = load_or_refuse(SettlementsQuery(), request.query)
     rows, has_more = await settlement_rows(request, member, query["limit"], query.get("starting_after"))
     return render(request, "dashboard/settlements.html", {
         "rows": rows, "next_page": next_page(request, rows[-1].settlement.id if has_more else None),
@@ -93,14 +93,14 @@ async def settlements_page(request: web.Request, member: Member) -> web.StreamRe
 @routes.get("/dashboard/settlements/{id}.csv")
 @member_page
 async def settlement_csv(request: web.Request, member: Member) -> web.StreamResponse:
-    read_query(request, PageQuery())
+    load_or_refuse(PageQuery(), request.query)
     return await stream_settlement_csv(request, await own_settlement(request, member))
 
 
 @routes.get("/dashboard/settlements/{id}")
 @member_page
 async def settlement_report(request: web.Request, member: Member) -> web.StreamResponse:
-    query = read_query(request, ReportQuery())
+    query = load_or_refuse(ReportQuery(), request.query)
     settlements = request.app[keys.LEDGER].settlements
     settlement = await own_settlement(request, member)
     lines, has_more = await settlement_lines(request, settlement, query["limit"], query.get("starting_after"))
@@ -113,11 +113,6 @@ async def settlement_report(request: web.Request, member: Member) -> web.StreamR
 
 
 # -- reading the request --------------------------------------------------------------------
-
-def read_query(request: web.Request, schema: Schema) -> dict[str, Any]:
-    """A tampered address (an unknown parameter, a bad value, a parameter twice) is a 400 page."""
-    return load_or_refuse(schema, request.query)
-
 
 def next_page(request: web.Request, cursor: str | None) -> str | None:
     """The same address (limit, language) continuing after `cursor`."""
