@@ -14,6 +14,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.ledger import wiring as ledger
+from kopek.limits import Limits
 from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
@@ -50,6 +51,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.PHONE] = SandboxPhone()
     app[keys.SANDBOX_FAULTS] = FaultInjector(FaultSettings.parse(settings.sandbox_faults))
     app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
+    app[keys.LIMITS] = Limits()
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])
     webhooks.setup(app)  # after the database: its sender drains the outbox

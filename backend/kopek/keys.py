@@ -20,6 +20,7 @@ from kopek.providers.sandbox.faults import FaultInjector
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
+from kopek.limits import Limits
 from kopek.web.ratelimit import RateLimiter
 from kopek.webhooks.endpoints import WebhookEndpoints
 from kopek.webhooks.sender import WebhookSender
@@ -37,6 +38,7 @@ ATTEMPTS = web.AppKey("attempts", AttemptFlow)
 CALLBACKS = web.AppKey("callbacks", CallbackReceiver)
 RECONCILER = web.AppKey("reconciler", Reconciler)
 AUTH_FAILURES = web.AppKey("auth_failures", RateLimiter)
+LIMITS = web.AppKey("limits", Limits)
 SANDBOX_MERCHANT_ID = web.AppKey("sandbox_merchant_id", str)
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyGuard)
 WEBHOOK_ENDPOINTS = web.AppKey("webhook_endpoints", WebhookEndpoints)
