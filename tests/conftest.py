@@ -16,7 +16,7 @@ from kopek.app import create_app
 from kopek.merchants import NewMerchant, create_merchant
 from kopek.providers.registry import PLUGINS
 from kopek.settings import Settings
-from support import make_settings
+from support import ConnectionCounter, make_settings
 
 SHOP_ORIGIN = "http://shop.test:8001"
 
@@ -106,3 +106,12 @@ async def live(tmp_path, unused_tcp_port, aiohttp_client, monkeypatch):
     client = await aiohttp_client(KopekTestServer(app, port=settings.port, host=settings.host))
     merchant = await create_merchant(app[keys.STORE], "Live shop", [])
     return app, client, {"Authorization": f"Bearer {merchant.live_secret_key}"}
+
+
+@pytest.fixture
+async def inward_listener() -> Any:
+    """An internal service on 127.0.0.1: it counts the connections that reach it."""
+    counter = ConnectionCounter()
+    await counter.start()
+    yield counter
+    await counter.close()

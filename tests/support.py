@@ -45,3 +45,42 @@ def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
                                     expiry_sweep_interval_s=0.05)
     defaults.update(overrides)
     return Settings(**defaults)
+
+
+class ConnectionCounter:
+    """A bare TCP listener on 127.0.0.1 that counts who connects and answers nothing: what an
+    internal service would see of a request Kopek must never make."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        writer.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
+# Hosts a live server must never reach, each spelled as an attacker might (see webhooks/guard.py).
+INWARD_URLS = [
+    "http://127.0.0.1:8080/hooks", "http://localhost/hooks", "http://10.0.0.5/hooks", "http://192.168.1.1/",
+    "http://172.16.0.1/", "http://169.254.169.254/latest/meta-data", "http://0.0.0.0:80/", "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/", "http://[::127.0.0.1]/", "http://224.0.0.1/", "http://100.64.0.1/",
+    "http://198.18.0.1/", "http://192.0.2.1/", "http://192.0.0.8/", "http://192.88.99.1/", "http://240.0.0.1/",
+    "http://255.255.255.255/", "http://[fe80::1]/", "http://[fec0::1]/", "http://[fc00::1]/", "http://[fd12:3456::1]/",
+    "http://[2002:7f00:1::]/", "http://[2002:a00:1::1]/", "http://[2001::1]/", "http://[2001:db8::1]/",
+    "http://[3fff::1]/", "http://[64:ff9b::7f00:1]/", "http://[64:ff9b:1::a00:1]/", "http://[ff02::1]/",
+    "http://[::]/", "http://[100::1]/", "https://no-such-host.invalid/"]
+# Legacy IPv4 spellings (decimal, octal, hex, short) that a resolver maps onto 127.0.0.1.
+ODD_IPV4_URLS = ["http://2130706433/", "http://0177.0.0.1/", "http://127.1/", "http://0x7f.0.0.1/",
+                 "http://017700000001/", "http://0x7f000001:8080/"]

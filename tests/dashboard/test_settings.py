@@ -287,9 +287,12 @@ async def test_a_viewer_cannot_set_the_check_url(kopek, owner, viewer):
 
 @live_server
 async def test_on_a_live_server_a_private_check_url_is_refused_with_the_reason(kopek, owner):
-    for url in ("http://127.0.0.1/check", "http://10.0.0.5/check", "http://[::1]/check"):
+    for url in ("http://127.0.0.1/check", "http://10.0.0.5/check", "http://[::1]/check", "http://[fec0::1]/check",
+                "http://[2002:7f00:1::]/check", "http://[64:ff9b::7f00:1]/check"):
         page = await set_check(owner, check_url=url)
         assert page.status == 400 and "a private or reserved address" in page.text, url
+    page = await set_check(owner, check_url="http://2130706433/check")
+    assert page.status == 400 and "four decimal numbers" in page.text
     merchant = await (await api(kopek, owner.keys["sk-live"], "GET", "/v1/merchant")).json()
     assert merchant["check_url"] is None
     page = await set_check(owner, check_url="https://93.184.216.34/check")

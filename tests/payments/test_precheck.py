@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
+import uuid
 
 import pytest
 from aiohttp import web
 from standardwebhooks import Webhook
 
-from support import SUCCEEDS, attempt, make_settings
+from kopek import keys
+from kopek.app import create_app
+from kopek.merchants import create_merchant
+from support import INWARD_URLS, ODD_IPV4_URLS, SUCCEEDS, attempt, make_settings
 
 ANSWER = web.AppKey("answer", dict)
 RECEIVED = web.AppKey("received", list)
@@ -29,7 +35,7 @@ async def shop(aiohttp_server):
         if answer.get("sleep_s"):
             await asyncio.sleep(answer["sleep_s"])
         return web.Response(status=answer.get("status", 200), body=answer.get("body", b'{"allow": true}'),
-                            content_type="application/json")
+                            content_type="application/json", headers=answer.get("headers"))
 
     app = web.Application()
     app[ANSWER], app[RECEIVED] = {}, []
@@ -107,9 +113,62 @@ async def test_bad_check_settings_are_400(kopek, body):
     assert merchant["check_url"] is None and merchant["check_on_timeout"] == "allow"
 
 
-async def test_a_private_check_url_is_refused_in_live_mode(live):
+@pytest.mark.parametrize("url", INWARD_URLS)
+async def test_a_private_check_url_is_refused_in_live_mode(live, url):
     _, client, auth = live
-    for url in ("http://127.0.0.1/check", "http://10.0.0.5/check", "http://[::1]/check", "http://169.254.169.254/"):
-        response = await client.post("/v1/merchant", json={"check_url": url}, headers=auth)
-        assert response.status == 400, url
-        assert (await response.json())["error"]["code"] == "url_not_allowed"
+    response = await client.post("/v1/merchant", json={"check_url": url}, headers=auth)
+    error = (await response.json())["error"]
+    assert response.status == 400 and error["code"] == "url_not_allowed" and error["param"] == "check_url", error
+    assert (await (await client.get("/v1/merchant", headers=auth)).json())["check_url"] is None
+
+
+@pytest.mark.parametrize("url", ODD_IPV4_URLS)
+async def test_an_odd_ipv4_spelling_is_refused_as_a_check_url(live, url):
+    _, client, auth = live
+    response = await client.post("/v1/merchant", json={"check_url": url}, headers=auth)
+    error = (await response.json())["error"]
+    assert response.status == 400 and error["param"] == "check_url" and "four decimal numbers" in error["message"]
+
+
+def bearer(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "[2002:7f00:1::]"])
+async def test_a_live_server_never_calls_the_inward_check_url_a_sandbox_server_saved(
+        live, inward_listener, aiohttp_client, unused_tcp_port_factory, caplog, host):
+    """Sandbox and live servers on one database share the merchant, and the sandbox lets a check
+    URL point at localhost. The live server must refuse the connection, not trust the saved row."""
+    app, live_client, _ = live
+    shop = await create_merchant(app[keys.STORE], "Shared shop", [])
+    sandbox_settings = dataclasses.replace(app[keys.SETTINGS], mode="sandbox", port=unused_tcp_port_factory())
+    sandbox = await aiohttp_client(create_app(sandbox_settings))
+    saved = await sandbox.post("/v1/merchant", headers=bearer(shop.secret_key), json={
+        "check_url": f"http://{host}:{inward_listener.port}/check", "check_on_timeout": "refuse"})
+    assert saved.status == 200, await saved.text()
+
+    created = await live_client.post("/v1/payments", headers=bearer(shop.live_secret_key),
+                                     json={"amount": 500, "currency": "RUB", "order_id": "PC-inward"})
+    payment = await created.json()
+    caplog.set_level(logging.WARNING, logger="kopek.payments.precheck")
+    response = await live_client.post(
+        f"/v1/checkout/{payment['id']}/attempts", json={"wallet": "webmoney", "details": {"account": SUCCEEDS}},
+        headers={"Kopek-Client-Secret": payment["client_secret"], "Idempotency-Key": str(uuid.uuid4())})
+    body = await response.json()
+    assert body["payment"]["status"] == "requires_wallet", body
+    assert body["payment"]["last_error"]["code"] == "merchant_refused"
+    assert inward_listener.connections == 0
+    assert any(f"pre-check for {payment['id']} refused" in r.getMessage() for r in caplog.records), caplog.text
+
+
+async def test_the_check_ignores_proxy_settings_and_redirects(kopek, shop, inward_listener, monkeypatch):
+    """A proxy from the environment or a redirect would carry the request somewhere the guard never saw."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{inward_listener.port}")
+    await set_check(kopek, shop, on_timeout="refuse")
+    shop.app[ANSWER].update({"status": 307, "body": b"",
+                             "headers": {"Location": f"http://127.0.0.1:{inward_listener.port}/check"}})
+    payment = await kopek.create_payment(order_id="PC-redirect")
+    body = await (await attempt(kopek, payment, SUCCEEDS)).json()
+    assert len(shop.app[RECEIVED]) == 1 and body["payment"]["last_error"]["code"] == "merchant_refused"
+    assert inward_listener.connections == 0

@@ -86,12 +86,14 @@ def test_retry_after_is_honoured_only_when_later_and_capped_at_a_day():
 @pytest.mark.parametrize("address", [
     "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
     "240.0.0.1", "100.64.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1", "ff02::1",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "192.0.2.10"])
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:8.8.8.8", "192.0.2.10", "fec0::1", "2002:7f00:1::",
+    "2002:808:808::1", "2001::1", "64:ff9b::7f00:1", "64:ff9b::808:808", "64:ff9b:1::1", "::127.0.0.1",
+    "::8.8.8.8", "192.88.99.1", "192.0.0.8", "198.18.0.1", "2001:db8::1", "3fff::1", "100::1", "fe80::1%eth0"])
 def test_private_and_reserved_addresses_are_refused(address):
     assert not guard.address_allowed(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "2a00:1450:4001::1"])
 def test_public_addresses_are_allowed(address):
     assert guard.address_allowed(ipaddress.ip_address(address))
 

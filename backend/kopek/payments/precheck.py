@@ -23,6 +23,7 @@ import aiohttp
 
 from kopek.ids import new_id
 from kopek.store.records import Merchant
+from kopek.webhooks.guard import refusal
 from kopek.webhooks.signing import SECRET_PREFIX, sign
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ MAX_MESSAGE_CHARS = 200
 class Verdict:
     allow: bool
     message: str = ""
-    reason: str = "answered"   # answered | timeout | error | garbage
+    reason: str = "answered"   # answered | timeout | error | garbage | refused (the SSRF guard)
 
 
 def check_secret(instance_key: bytes, merchant_id: str) -> str:
@@ -73,8 +74,10 @@ class PreCheck:
                         merchant.check_on_timeout)
             return Verdict(default, reason="timeout")
         except aiohttp.ClientError as exc:
-            log.warning("pre-check for %s failed (%s); default %s", payment["id"], exc, merchant.check_on_timeout)
-            return Verdict(default, reason="error")
+            refused = refusal(exc)
+            log.warning("pre-check for %s %s (%s); default %s", payment["id"], "refused" if refused else "failed",
+                        refused or exc, merchant.check_on_timeout)
+            return Verdict(default, reason="refused" if refused else "error")
         return _read_verdict(status, answer, default)
 
 

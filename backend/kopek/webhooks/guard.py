@@ -1,7 +1,11 @@
-"""The SSRF guard: webhook URLs must not reach into Kopek's own network in live mode.
+"""The SSRF guard: outbound requests to shops (webhooks, the pre-check) must not reach into
+Kopek's own network in live mode.
 
-Checked when an endpoint is saved, and again on every delivery through a resolver that
-refuses private answers, so a DNS record changed later cannot point a delivery inward.
+Checked when a URL is saved (a clear 400), and again on every request at connect time: the
+resolver refuses a name with any inward answer, and the socket factory refuses every address
+the connector is about to connect to, IP literals included (aiohttp never resolves those). So a
+row written by a sandbox server on the same database, or a DNS record changed later, cannot
+point a request inward.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import SplitResult, urlsplit
 
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -19,6 +23,7 @@ from yarl import URL
 MAX_URL_LENGTH = 2048
 RESOLVE_TIMEOUT_S = 5.0
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]   # what getaddrinfo gives: family, type, proto, name, sockaddr
 
 
 class UrlNotAllowed(OSError):
@@ -44,15 +49,42 @@ def url_problem(url: str) -> str | None:
         return "The URL has no host."
     if parts.username is not None or parts.password is not None:
         return "Credentials in the URL are not supported; verify the signature instead."
+    if _odd_ipv4(parts.hostname):
+        return "Write an IPv4 address as four decimal numbers (like 93.184.216.34)."
     return None
 
 
+def _odd_ipv4(host: str) -> bool:
+    """A legacy numeric IPv4 spelling (2130706433, 0177.0.0.1, 127.1, 0x7f.1): resolvers map it
+    onto an address, and aiohttp refuses to connect to it, so it is refused when saved."""
+    try:
+        packed = socket.inet_aton(host)
+    except OSError:
+        return False
+    return socket.inet_ntoa(packed) != host
+
+
+IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+# Refused on top of `is_global`, multicast and reserved: ranges that Python 3.11's `is_global`
+# still counts as global, or that carry an embedded IPv4 address (the inward one may hide there).
+BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.0.0/24",                  # IETF protocol assignments
+    "192.88.99.0/24",                # 6to4 relay anycast
+    "2001::/23",                     # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+    "2001:db8::/32", "3fff::/20",    # documentation
+    "2002::/16",                     # 6to4: any IPv4 address inside, 127.0.0.1 too
+    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64: an IPv4 address inside
+    "::ffff:0:0/96", "::/96",        # IPv4-mapped and IPv4-compatible
+    "fec0::/10",                     # site-local (deprecated, still routed by some networks)
+))
+
+
 def address_allowed(address: IpAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not (
-        address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-        or address.is_reserved or address.is_unspecified)
+    """Public unicast only: for IPv6 only global unicast (2000::/3) minus the blocks above."""
+    if address.version == 6 and address not in IPV6_GLOBAL_UNICAST:
+        return False
+    return (address.is_global and not address.is_multicast and not address.is_reserved
+            and not any(address in network for network in BLOCKED_NETWORKS))
 
 
 def ip_literal(host: str) -> IpAddress | None:
@@ -90,12 +122,20 @@ async def check_url_target(url: str, *, allow_private: bool) -> None:
     check_addresses(host, [info[4][0] for info in infos])
 
 
-def check_literal_host(url: str) -> None:
-    """At delivery time an IP literal never reaches a resolver, so it is checked here."""
-    host = urlsplit(url).hostname or ""
-    literal = ip_literal(host)
-    if literal is not None:
-        check_addresses(host, [str(literal)])
+def guarded_socket(addr_info: AddrInfo) -> socket.socket:
+    """aiohttp's socket factory: every address the connector is about to connect to, resolved or
+    literal, passes `address_allowed` first."""
+    family, type_, proto, _, sockaddr = addr_info
+    address = ip_literal(str(sockaddr[0]))
+    if address is None or not address_allowed(address):
+        raise UrlNotAllowed(f"{sockaddr[0]} is a private or reserved address")
+    return socket.socket(family=family, type=type_, proto=proto)
+
+
+def refusal(exc: BaseException) -> UrlNotAllowed | None:
+    """The guard's refusal inside aiohttp's connection error, if that is what stopped the request."""
+    os_error = getattr(exc, "os_error", None)
+    return os_error if isinstance(os_error, UrlNotAllowed) else None
 
 
 class GuardedResolver(AbstractResolver):

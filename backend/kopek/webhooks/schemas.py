@@ -14,14 +14,15 @@ MAX_OVERLAP_S = 7 * 86400
 STATUSES = ("enabled", "disabled")
 
 
-def _valid_url(value: str) -> None:
+def valid_url(value: str) -> None:
+    """The shape every URL Kopek calls must have (webhook endpoints, the pre-check)."""
     problem = url_problem(value)
     if problem:
         raise ValidationError(problem)
 
 
 def _url_field(**kwargs: Any) -> fields.String:
-    return fields.String(validate=_valid_url, metadata={
+    return fields.String(validate=valid_url, metadata={
         "description": "http(s) URL, at most 2048 characters; in live mode it must not reach a "
                        "private, loopback, link-local or reserved address."}, **kwargs)
 

@@ -20,7 +20,7 @@ import aiohttp
 from kopek import clock
 from kopek.settings import Settings
 from kopek.store.webhooks import AttemptOutcome, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore
-from kopek.webhooks import events, guard, schedule, signing, transport
+from kopek.webhooks import events, schedule, signing, transport
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,6 @@ class WebhookSender:
             log.exception("webhook delivery %s failed unexpectedly", delivery.id)
 
     async def _send(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> transport.Reply:
-        if not self._settings.sandbox:
-            try:
-                guard.check_literal_host(endpoint.url)
-            except guard.UrlNotAllowed as exc:
-                return transport.Reply(None, f"refused: {exc}")
         body = delivery.body.encode()
         timestamp = int(time.time())
         secrets = signing.signing_secrets(self._instance_key, endpoint)

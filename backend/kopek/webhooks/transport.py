@@ -10,7 +10,7 @@ from typing import AsyncIterator
 import aiohttp
 
 from kopek import __version__
-from kopek.webhooks.guard import GuardedResolver, UrlNotAllowed
+from kopek.webhooks.guard import GuardedResolver, guarded_socket, refusal
 
 MAX_READ_BYTES = 64 * 1024      # what we read of an answer; the rest is dropped with the connection
 MAX_EXCERPT_BYTES = 1024        # what we keep of it for the delivery log
@@ -33,10 +33,12 @@ class Reply:
 
 @asynccontextmanager
 async def webhook_session(*, guard_addresses: bool, max_connections: int) -> AsyncIterator[aiohttp.ClientSession]:
-    """The sender's own session: its resolver refuses private addresses in live mode, it keeps
-    no cookies between receivers, and it never asks for compressed answers (no zip bombs)."""
-    connector = aiohttp.TCPConnector(limit=max_connections,
-                                     resolver=GuardedResolver() if guard_addresses else None)
+    """The session for requests to shops (webhooks, the pre-check). In live mode its resolver and
+    its socket factory refuse private addresses (webhooks/guard.py); it never uses a proxy from the
+    environment (trust_env=False), keeps no cookies between receivers, and never asks for
+    compressed answers (no zip bombs). Callers pass allow_redirects=False."""
+    connector = aiohttp.TCPConnector(limit=max_connections, resolver=GuardedResolver() if guard_addresses else None,
+                                     socket_factory=guarded_socket if guard_addresses else None)
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                      auto_decompress=False, trust_env=False) as session:
         yield session
@@ -55,7 +57,7 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes, headers: d
     except asyncio.TimeoutError:
         return Reply(None, f"timed out after {timeout_s:g} s")
     except aiohttp.ClientConnectorError as exc:
-        refused = exc.os_error if isinstance(exc.os_error, UrlNotAllowed) else None
+        refused = refusal(exc)
         return Reply(None, f"refused: {refused}" if refused else f"could not connect: {exc.os_error or exc}")
     except (aiohttp.ClientError, OSError, ValueError) as exc:  # every failure to send is a recorded attempt
         return Reply(None, f"{type(exc).__name__}: {exc}"[:500])
