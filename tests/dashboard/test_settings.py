@@ -267,8 +267,8 @@ async def test_setting_and_clearing_the_check_url(kopek, owner, viewer):
 
 
 @pytest.mark.parametrize("form, reason", [
-    ({"check_url": "ftp://shop.example/check"}, "Not a valid URL"),
-    ({"check_url": "https://" + "a" * 2050 + ".example"}, "Longer than maximum length"),
+    ({"check_url": "ftp://shop.example/check"}, "The URL must start with http:// or https://."),
+    ({"check_url": "https://" + "a" * 2050 + ".example"}, "The URL is longer than 2048 characters."),
     ({"check_url": "https://shop.example/check", "check_on_timeout": "maybe"}, "Must be one of"),
     ({"check_url": "https://shop.example/check", "colour": "red"}, "Unknown field"),
 ])
