@@ -96,7 +96,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
                              is_available=lambda wallet_id: connectors[wallet_id].available)
     app[keys.CONNECTORS] = connectors
     app[keys.PAYMENTS] = service
-    # The shop's check URL is reached like a webhook: in live mode the resolver refuses private addresses.
+    # The shop's check URL is reached like a webhook: in live mode every address it connects to is checked.
     async with webhook_session(guard_addresses=not settings.sandbox, max_connections=8) as shop_http:
         precheck = PreCheck(shop_http, bytes.fromhex(instance_key), settings.check_timeout_s)
         app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)

@@ -25,10 +25,24 @@ RESOLVE_TIMEOUT_S = 5.0
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]   # what getaddrinfo gives: family, type, proto, name, sockaddr
 
+IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+# Refused on top of `is_global`, multicast and reserved: ranges that Python 3.11's `is_global`
+# still counts as global, or that carry an embedded IPv4 address (the inward one may hide there).
+BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "192.0.0.0/24",                  # IETF protocol assignments
+    "192.88.99.0/24",                # 6to4 relay anycast
+    "2001::/23",                     # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+    "2001:db8::/32", "3fff::/20",    # documentation
+    "2002::/16",                     # 6to4: any IPv4 address inside, 127.0.0.1 too
+    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64: an IPv4 address inside
+    "::ffff:0:0/96", "::/96",        # IPv4-mapped and IPv4-compatible
+    "fec0::/10",                     # site-local (deprecated, still routed by some networks)
+))
+
 
 class UrlNotAllowed(OSError):
-    """The URL's host is, or resolves to, an address a live webhook may not reach.
-    An OSError, so that aiohttp reports it from the resolver as a connection error."""
+    """The URL's host is, or resolves to, an address a live request to a shop may not reach. An
+    OSError, so that aiohttp reports it from the resolver or the socket factory as a connection error."""
 
 
 def url_problem(url: str) -> str | None:
@@ -62,21 +76,6 @@ def _odd_ipv4(host: str) -> bool:
     except OSError:
         return False
     return socket.inet_ntoa(packed) != host
-
-
-IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
-# Refused on top of `is_global`, multicast and reserved: ranges that Python 3.11's `is_global`
-# still counts as global, or that carry an embedded IPv4 address (the inward one may hide there).
-BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "192.0.0.0/24",                  # IETF protocol assignments
-    "192.88.99.0/24",                # 6to4 relay anycast
-    "2001::/23",                     # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
-    "2001:db8::/32", "3fff::/20",    # documentation
-    "2002::/16",                     # 6to4: any IPv4 address inside, 127.0.0.1 too
-    "64:ff9b::/96", "64:ff9b:1::/48",  # NAT64: an IPv4 address inside
-    "::ffff:0:0/96", "::/96",        # IPv4-mapped and IPv4-compatible
-    "fec0::/10",                     # site-local (deprecated, still routed by some networks)
-))
 
 
 def address_allowed(address: IpAddress) -> bool:
