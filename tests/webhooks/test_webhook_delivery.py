@@ -175,6 +175,17 @@ async def test_a_redirect_is_not_followed(kopek, aiohttp_server):
     assert [r.path for r in receiver.received] == ["/hooks", "/hooks"]
 
 
+async def test_a_proxy_from_the_environment_is_not_used(kopek, aiohttp_server, inward_listener, monkeypatch):
+    """A proxy would carry the delivery to an address the guard never saw."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{inward_listener.port}")
+    receiver = Receiver()
+    endpoint = await add_endpoint(kopek, await receiver.start(aiohttp_server), events=["payment.created"])
+    await kopek.create_payment(order_id="PX-1")
+    await wait_delivery(kopek, endpoint, lambda d: d["status"] == "succeeded")
+    assert len(receiver.received) == 1 and inward_listener.connections == 0
+
+
 async def test_an_endless_answer_is_cut_off_and_counts_as_delivered(kopek, aiohttp_server):
     receiver = Receiver(script=[endless_body()])
     endpoint = await add_endpoint(kopek, await receiver.start(aiohttp_server), events=["payment.created"])
