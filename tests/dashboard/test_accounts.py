@@ -34,11 +34,13 @@ async def test_passwords_are_stored_as_argon2id_hashes(owner, kopek):
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
 
-async def test_session_cookie_is_httponly_samesite_and_secure(visitors):
+async def test_session_cookie_is_httponly_samesite_and_secure(owner, visitors):
     visitor = visitors()
-    page = await visitor.get("/dashboard/login")
-    cookie = page.headers["Set-Cookie"]
-    assert "kopek_session=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    await visitor.get("/dashboard/login")
+    async with visitor.http.post(visitor.base_url + "/dashboard/login", allow_redirects=False, data={
+            "email": "owner@shop.test", "password": PASSWORD, "csrf_token": visitor.last.csrf()}) as response:
+        cookie = next(c for c in response.headers.getall("Set-Cookie") if c.startswith("kopek_session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
 
 
 async def test_log_in_starts_a_new_session_and_lands_where_asked(owner, visitors):

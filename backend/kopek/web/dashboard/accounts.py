@@ -3,6 +3,8 @@ between test and live data."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 from aiohttp_session import STORAGE_KEY, new_session
 
@@ -10,23 +12,34 @@ from kopek import keys
 from kopek.accounts.service import AccountError, SignedUp
 from kopek.store.accounts import Membership
 from kopek.web.dashboard.access import DashboardError, Form, form_action, member_page, public_action, public_page
-from kopek.web.dashboard.context import CSRF_FIELD, PAGE, Member, load_page_context
+from kopek.web.dashboard.context import CSRF_FIELD, PAGE, Member, load_page_context, new_csrf_token
 from kopek.web.dashboard.forms import FormInvalid, InviteForm, LoginForm, ModeForm, SignupForm, load_form
 from kopek.web.dashboard.render import flash, render, see_other
 from kopek.web.requests import client_ip
 
 routes = web.RouteTableDef()
 HOME = "/dashboard/payments"
+NEXT_AREAS = ("/dashboard", "/sandbox")   # where a login or a mode switch may send the browser back to
 
 
 def safe_next(target: str) -> str:
-    """Only a path inside the dashboard or the sandbox console: never another site (`//evil`, `https:`)."""
-    if target.startswith(("/dashboard", "/sandbox")) and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path of Kopek's own inside the dashboard or the sandbox console, never another site:
+    not `//evil`, `/\\evil`, `/dashboard@evil`, `https://evil`, nor control characters."""
+    for area in NEXT_AREAS:
+        rest = target[len(area):]
+        if target.startswith(area) and (rest == "" or rest[0] in "/?#") and _plain_path(target):
+            return target
     return HOME
 
 
+def _plain_path(target: str) -> bool:
+    parts = urlsplit(target)
+    return (not parts.scheme and not parts.netloc and "\\" not in target and "//" not in parts.path
+            and target.isprintable() and " " not in target)
+
+
 @routes.get("/dashboard")
+@routes.get("/dashboard/")
 @member_page
 async def home(request: web.Request, member: Member) -> web.StreamResponse:
     raise see_other(HOME)
@@ -85,6 +98,7 @@ async def _sign_up(request: web.Request, data: dict[str, str]) -> SignedUp:
 @form_action(viewer_allowed=True)
 async def log_out(request: web.Request, member: Member, form: Form) -> web.StreamResponse:
     request[PAGE].session.invalidate()
+    request.app[keys.VISITOR_TOKENS].rotate(request)
     raise see_other("/dashboard/login")
 
 
@@ -129,13 +143,15 @@ async def _team_page(request: web.Request, member: Member, *, status: int = 200,
 
 
 async def _start_session(request: web.Request, membership: Membership) -> None:
-    """A fresh session id at every login, so an id planted before it is worth nothing after."""
-    old = request[PAGE].session
+    """A fresh session id and CSRF token at every login, and a fresh form cookie: an id or a token
+    planted before the login is worth nothing after it."""
+    locale = request[PAGE].locale
     await request[STORAGE_KEY].forget(request)
     await request.app[keys.ACCOUNTS].store.delete_expired_sessions()   # ended sessions go at the next login
     session = await new_session(request)
     session.update({"user_id": membership.user_id, "merchant_id": membership.merchant_id,
-                    CSRF_FIELD: old.get(CSRF_FIELD), "locale": old.get("locale")})
+                    CSRF_FIELD: new_csrf_token(), "locale": locale})
+    request.app[keys.VISITOR_TOKENS].rotate(request)
     await load_page_context(request)
 
 
