@@ -45,3 +45,14 @@ def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
                                     expiry_sweep_interval_s=0.05)
     defaults.update(overrides)
     return Settings(**defaults)
+
+
+# A live-mode server: providers configured (never called in these tests), live keys.
+LIVE_ENV = {
+    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
+    "KOPEK_WEBMONEY_SECRET_KEY": "s", "KOPEK_WEBMONEY_NOTIFY_SECRET": "n",
+    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "t",
+    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "n",
+    "KOPEK_EPORT_MERCHANT_ID": "m", "KOPEK_EPORT_SECRET": "s", "KOPEK_EPORT_NOTIFY_SECRET": "n",
+    "KOPEK_KREDITPILOT_KEY_ID": "k", "KOPEK_KREDITPILOT_SECRET": "s", "KOPEK_KREDITPILOT_NOTIFY_SECRET": "n",
+}

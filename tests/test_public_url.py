@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import LIVE_ENV
+from support import LIVE_ENV
 from kopek.providers.registry import PLUGINS
 from processes import KopekProcess, free_port, kopek_env
 from support import make_settings

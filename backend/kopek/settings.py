@@ -65,6 +65,11 @@ class Settings:
     # Live mode refuses to start on a public URL that is not https (loopback aside): the session
     # cookie is always Secure, so a browser would never send it back. True starts anyway, warning.
     allow_insecure_public_url: bool = False
+    # Sign-up of new shops: always open in sandbox; on live servers off unless this is True (the
+    # operator creates the first user with `kopek user create`, owners invite the others).
+    open_signup: bool = False
+    # Sign-ups (new shops and invitations alike) allowed per client address per hour.
+    signups_per_ip_per_hour: int = 5
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,6 +90,11 @@ class Settings:
     @property
     def public_base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def signup_open(self) -> bool:
+        """Whether anyone may create a new shop (joining one by invitation is always possible)."""
+        return self.sandbox or self.open_signup
 
     @property
     def public_url_is_insecure(self) -> bool:
@@ -141,6 +151,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "LOGIN_FAILURES_PER_IP": ("login_failures_per_ip", int),
         "LOGIN_FAILURE_WINDOW_S": ("login_failure_window_s", float),
         "ALLOW_INSECURE_PUBLIC_URL": ("allow_insecure_public_url", _flag),
+        "OPEN_SIGNUP": ("open_signup", _flag),
+        "SIGNUPS_PER_IP_PER_HOUR": ("signups_per_ip_per_hour", int),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")
