@@ -76,7 +76,7 @@ async def log_in(request: web.Request, form: Form) -> web.StreamResponse:
 @routes.get("/dashboard/signup")
 @public_page
 async def signup_page(request: web.Request) -> web.StreamResponse:
-    return _signup_form(request, {})
+    return render(request, "dashboard/signup.html", {"values": {}, "signup_open": _signup_open(request)})
 
 
 @routes.post("/dashboard/signup")
@@ -123,10 +123,6 @@ def _signup_closed() -> AccountError:
                         "for an account, or ask your shop's owner for an invitation.",
                         "Этот сервер не регистрирует новые магазины. Попросите учётную запись у его "
                         "оператора или приглашение у владельца вашего магазина.", status=403)
-
-
-def _signup_form(request: web.Request, values: dict[str, str]) -> web.Response:
-    return render(request, "dashboard/signup.html", {"values": values, "signup_open": _signup_open(request)})
 
 
 @routes.post("/dashboard/logout")
