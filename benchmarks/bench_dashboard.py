@@ -138,10 +138,14 @@ def _describe(response: aiohttp.ClientResponse, text: str) -> str:
 
 
 async def sign_up(owner: Browser) -> str:
-    """Sign the shop up through the forms; the owner stays logged in. Returns the test secret key."""
+    """Sign the shop up through the forms, then log in for the first time (that login shows the
+    keys once); the owner stays logged in. Returns the test secret key."""
     page = await owner.page("/dashboard/signup", "signup page")
-    _, keys_page = await owner.post_form("/dashboard/signup", {"email": EMAIL, "password": PASSWORD,
-                                                               "shop_name": SHOP_NAME}, page, "signup", 201)
+    await owner.post_form("/dashboard/signup", {"email": EMAIL, "password": PASSWORD, "shop_name": SHOP_NAME},
+                          page, "signup", 303)
+    page = await owner.page("/dashboard/login", "login page")
+    _, keys_page = await owner.post_form("/dashboard/login", {"email": EMAIL, "password": PASSWORD},
+                                         page, "first login", 200)
     match = SECRET_KEY_RE.search(keys_page)
     if not match or not owner.session_cookie():
         raise RuntimeError(f"sign-up showed no test secret key or set no session: {keys_page[:500]}")

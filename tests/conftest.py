@@ -16,7 +16,7 @@ from kopek.app import create_app
 from kopek.merchants import NewMerchant, create_merchant
 from kopek.providers.registry import PLUGINS
 from kopek.settings import Settings
-from support import ConnectionCounter, make_settings
+from support import LIVE_ENV, ConnectionCounter, make_settings
 
 SHOP_ORIGIN = "http://shop.test:8001"
 
@@ -85,15 +85,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
-# A live-mode server: providers configured (never called in these tests), live keys.
-LIVE_ENV = {
-    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
-    "KOPEK_WEBMONEY_SECRET_KEY": "s", "KOPEK_WEBMONEY_NOTIFY_SECRET": "n",
-    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "t",
-    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "n",
-    "KOPEK_EPORT_MERCHANT_ID": "m", "KOPEK_EPORT_SECRET": "s", "KOPEK_EPORT_NOTIFY_SECRET": "n",
-    "KOPEK_KREDITPILOT_KEY_ID": "k", "KOPEK_KREDITPILOT_SECRET": "s", "KOPEK_KREDITPILOT_NOTIFY_SECRET": "n",
-}
 
 
 @pytest.fixture

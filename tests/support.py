@@ -84,3 +84,14 @@ INWARD_URLS = [
 # Legacy IPv4 spellings (decimal, octal, hex, short) that a resolver maps onto 127.0.0.1.
 ODD_IPV4_URLS = ["http://2130706433/", "http://0177.0.0.1/", "http://127.1/", "http://0x7f.0.0.1/",
                  "http://017700000001/", "http://0x7f000001:8080/"]
+
+
+# A live-mode server: providers configured (never called in these tests), live keys.
+LIVE_ENV = {
+    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
+    "KOPEK_WEBMONEY_SECRET_KEY": "s", "KOPEK_WEBMONEY_NOTIFY_SECRET": "n",
+    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "t",
+    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "n",
+    "KOPEK_EPORT_MERCHANT_ID": "m", "KOPEK_EPORT_SECRET": "s", "KOPEK_EPORT_NOTIFY_SECRET": "n",
+    "KOPEK_KREDITPILOT_KEY_ID": "k", "KOPEK_KREDITPILOT_SECRET": "s", "KOPEK_KREDITPILOT_NOTIFY_SECRET": "n",
+}

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-base-url", help="the URL shops and shoppers reach (KOPEK_PUBLIC_BASE_URL)")
     serve.add_argument("--sandbox-time-scale", type=float,
                        help="multiply sandbox providers' delays (KOPEK_SANDBOX_TIME_SCALE, default 1)")
+    serve.add_argument("--allow-insecure-public-url", action="store_true", default=None,
+                       help="live mode: start even on a plain-http public URL (KOPEK_ALLOW_INSECURE_PUBLIC_URL=1)")
 
     commands.add_parser("migrate", help="apply database migrations")
 
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_env().with_overrides(
             db_path=args.db_path, mode=args.mode, host=getattr(args, "host", None),
             port=getattr(args, "port", None), sandbox_time_scale=getattr(args, "sandbox_time_scale", None),
-            public_url=getattr(args, "public_base_url", None))
+            public_url=getattr(args, "public_base_url", None),
+            allow_insecure_public_url=getattr(args, "allow_insecure_public_url", None))
     except ValueError as exc:
         print(f"kopek: {exc}", file=sys.stderr)
         return 2
@@ -138,7 +141,18 @@ def _print_keys(created: NewMerchant) -> None:
         print(f"  {name:22} {data[name]}")
 
 
+INSECURE_PUBLIC_URL = ("the public URL {url} is not https: browsers would send dashboard passwords and sessions "
+                       "in the clear, and would not return the Secure session cookie")
+
+
 def serve(settings: Settings) -> int:
+    if not settings.sandbox and settings.public_url_is_insecure:
+        problem = INSECURE_PUBLIC_URL.format(url=settings.public_base_url)
+        if not settings.allow_insecure_public_url:
+            print(f"kopek: {problem}. Set an https URL with --public-base-url (KOPEK_PUBLIC_BASE_URL), or start "
+                  "anyway with --allow-insecure-public-url (KOPEK_ALLOW_INSECURE_PUBLIC_URL=1).", file=sys.stderr)
+            return 2
+        logging.getLogger("kopek").warning("%s; starting anyway (--allow-insecure-public-url)", problem)
     asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings)))
     print(f"Kopek {settings.mode} server on {settings.public_base_url} (database {settings.db_path})")
     if settings.sandbox:

@@ -25,6 +25,7 @@ from kopek.web.ratelimit import RateLimiter
 from kopek.webhooks.endpoints import WebhookEndpoints
 from kopek.webhooks.sender import WebhookSender
 from kopek.webhooks.test_receiver import BuiltInReceiver
+from kopek.web.dashboard.visitor import VisitorTokens
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SqliteStore)
@@ -49,4 +50,5 @@ BUTTON_CHECKOUTS_PER_BUTTON = web.AppKey("button_checkouts_per_button", RateLimi
 LEDGER = web.AppKey("ledger", Ledger)
 REFUNDS = web.AppKey("refunds", RefundService)
 ACCOUNTS = web.AppKey("accounts", Accounts)
+VISITOR_TOKENS = web.AppKey("dashboard_visitor_tokens", VisitorTokens)
 BUILT_IN_RECEIVER = web.AppKey("built_in_webhook_receiver", BuiltInReceiver)

@@ -71,6 +71,14 @@ def _new_key(merchant_id: str, kind: str, livemode: bool, now: str) -> tuple[Api
     return record, token
 
 
+async def fresh_keys(store: SqliteStore, merchant: Merchant) -> NewMerchant:
+    """All four keys rolled at once, the old ones stopping now: for keys nobody has seen yet."""
+    made = {(kind, live): await roll_api_key(store, merchant.id, kind, live, 0)
+            for kind in KEY_KINDS for live in (False, True)}
+    return NewMerchant(merchant, made[("publishable", False)][1], made[("secret", False)][1],
+                       made[("publishable", True)][1], made[("secret", True)][1])
+
+
 async def roll_api_key(store: SqliteStore, merchant_id: str, kind: str, livemode: bool,
                        overlap_s: int) -> tuple[ApiKey, str]:
     """A new key of this kind and mode, shown once; the current ones keep working for `overlap_s`

@@ -6,10 +6,16 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 from kopek.providers.sandbox.faults import FaultSettings
 
 MODES = ("sandbox", "live")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,14 @@ class Settings:
     login_failures_per_email: int = 5
     login_failures_per_ip: int = 30
     login_failure_window_s: float = 15 * 60
+    # Live mode refuses to start on a public URL that is not https (loopback aside): the session
+    # cookie is always Secure, so a browser would never send it back. True starts anyway, warning.
+    allow_insecure_public_url: bool = False
+    # Sign-up of new shops: always open in sandbox; on live servers off unless this is True (the
+    # operator creates the first user with `kopek user create`, owners invite the others).
+    open_signup: bool = False
+    # Sign-ups (new shops and invitations alike) allowed per client address per hour.
+    signups_per_ip_per_hour: int = 5
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,6 +90,17 @@ class Settings:
     @property
     def public_base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def signup_open(self) -> bool:
+        """Whether anyone may create a new shop (joining one by invitation is always possible)."""
+        return self.sandbox or self.open_signup
+
+    @property
+    def public_url_is_insecure(self) -> bool:
+        """Plain http on a host other than this machine's loopback."""
+        parts = urlsplit(self.public_base_url)
+        return parts.scheme != "https" and (parts.hostname or "") not in LOOPBACK_HOSTS
 
     @property
     def sandbox(self) -> bool:
@@ -125,6 +150,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "LOGIN_FAILURES_PER_EMAIL": ("login_failures_per_email", int),
         "LOGIN_FAILURES_PER_IP": ("login_failures_per_ip", int),
         "LOGIN_FAILURE_WINDOW_S": ("login_failure_window_s", float),
+        "ALLOW_INSECURE_PUBLIC_URL": ("allow_insecure_public_url", _flag),
+        "OPEN_SIGNUP": ("open_signup", _flag),
+        "SIGNUPS_PER_IP_PER_HOUR": ("signups_per_ip_per_hour", int),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

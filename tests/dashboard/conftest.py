@@ -12,6 +12,8 @@ import aiohttp
 import pytest
 from yarl import URL
 
+from kopek import keys
+
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -60,9 +62,12 @@ class Visitor:
         return self.last
 
     async def sign_up(self, email: str, shop_name: str = "Download shop", password: str = PASSWORD) -> Page:
+        """Signs up, then logs in for the first time: that login shows the new shop's keys once."""
         await self.get("/dashboard/signup")
         page = await self.post("/dashboard/signup", {"email": email, "password": password, "shop_name": shop_name})
-        assert page.status == 201, page.text
+        assert page.status == 200 and page.url.path == "/dashboard/login", page.text
+        page = await self.post("/dashboard/login", {"email": email, "password": password})
+        assert page.status == 200 and "Welcome to Kopek" in page.text, page.text
         self.keys = {name: page.find(rf'id="{name}" class="secret">([^<]+)<')
                      for name in ("pk-test", "sk-test", "pk-live", "sk-live")}
         return page
@@ -93,10 +98,22 @@ async def visitors(kopek: Any) -> AsyncIterator[Any]:
 
 
 @pytest.fixture
-async def owner(visitors: Any) -> Visitor:
+async def owner(visitors: Any, kopek: Any) -> Visitor:
     visitor = visitors()
-    await visitor.sign_up("owner@shop.test")
+    if kopek.app[keys.SETTINGS].sandbox:
+        await visitor.sign_up("owner@shop.test")
+    else:
+        await operator_made_owner(kopek.app, kopek.merchant, visitor)
     return visitor
+
+
+async def operator_made_owner(app: Any, merchant: Any, visitor: Visitor, email: str = "owner@shop.test") -> None:
+    """A live server takes no sign-ups: its operator makes the first user (`kopek user create`)."""
+    await app[keys.ACCOUNTS].add_member(merchant.merchant.id, email, "owner", PASSWORD)
+    page = await visitor.log_in(email)
+    assert page.url.path == "/dashboard/payments", page.text
+    visitor.keys = {"pk-test": merchant.publishable_key, "sk-test": merchant.secret_key,
+                    "pk-live": merchant.live_publishable_key, "sk-live": merchant.live_secret_key}
 
 
 @pytest.fixture
@@ -110,5 +127,7 @@ async def viewer(owner: Visitor, visitors: Any) -> Visitor:
     await visitor.get("/dashboard/signup")
     joined = await visitor.post("/dashboard/signup",
                                 {"email": "viewer@shop.test", "password": PASSWORD, "invite_code": code})
+    assert joined.status == 200 and joined.url.path == "/dashboard/login", joined.text
+    joined = await visitor.post("/dashboard/login", {"email": "viewer@shop.test", "password": PASSWORD})
     assert joined.status == 200 and joined.url.path == "/dashboard/payments", joined.text
     return visitor

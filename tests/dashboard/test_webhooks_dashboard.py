@@ -12,7 +12,9 @@ import aiohttp
 import pytest
 import standardwebhooks
 
-from dashboard.conftest import Visitor
+from dashboard.conftest import Visitor, operator_made_owner
+from kopek import keys
+from kopek.merchants import create_merchant
 from support import make_settings
 from webhook_receiver import Receiver
 
@@ -223,11 +225,12 @@ async def test_pages_are_in_russian_too(owner, receiver):
 
 async def test_a_live_server_refuses_private_addresses(live):
     app, client, _ = live
+    merchant = await create_merchant(app[keys.STORE], "Live shop", [])
     base_url = str(client.make_url("")).rstrip("/")
     jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[base_url])
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         visitor = Visitor(http, base_url)
-        await visitor.sign_up("live-owner@shop.test", shop_name="Live shop")
+        await operator_made_owner(app, merchant, visitor, "live-owner@shop.test")
         for url in ("http://127.0.0.1:9/", "http://10.0.0.1/hooks", "http://[::1]/hooks", "http://localhost/"):
             await visitor.get(BASE)
             assert "badge-live" in visitor.last.text

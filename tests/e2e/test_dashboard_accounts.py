@@ -205,6 +205,39 @@ def test_a_form_from_another_origin_of_the_same_site_is_refused_with_403(
     assert path_of(page) == "/dashboard/team", "the forged logout ended the session"
 
 
+def test_a_page_on_another_port_is_refused_even_with_a_valid_token(
+        dashboard_server, new_dashboard_page, foreign_site):
+    """A token planted before the login, or leaked, is no use from http://127.0.0.1:P: Chromium
+    sends the session cookie (same site) but says the form comes from another origin."""
+    base = dashboard_server.base_url
+    page, _ = owner_with_shop(new_dashboard_page, base)
+    page.goto(f"{base}/dashboard/settings/origins")
+    token = csrf_token(page)
+    attacker = f"https://attacker-{unique_email('x')[2:12]}.example"
+    path = foreign_site.auto_post_page(f"{base}/dashboard/settings/origins", {"origin": attacker, "csrf_token": token})
+    with page.expect_navigation(url=f"{base}/dashboard/settings/origins") as landed:
+        page.goto(foreign_site.same_site + path, wait_until="commit")
+    expect_refusal(page, landed.value, 403, CSRF_REFUSED)
+    page.goto(f"{base}/dashboard/settings/origins")
+    assert path_of(page) == "/dashboard/settings/origins", "the refusal ended the session"
+    expect(page.locator("main")).not_to_contain_text(attacker)
+
+
+def test_a_session_starts_only_at_login_with_new_tokens(dashboard_server, new_dashboard_page):
+    """Browsing anonymously gets no session cookie; logging in gets a new session and a new form
+    token, so nothing the visitor held before the login still works after it."""
+    base = dashboard_server.base_url
+    _, email = owner_with_shop(new_dashboard_page, base)
+    page = new_dashboard_page()
+    page.goto(f"{base}/dashboard/login")
+    before = csrf_token(page)
+    assert session_cookie(page) is None
+    form_cookie = [c for c in page.context.cookies() if c["name"] == "kopek_form"]
+    assert form_cookie and form_cookie[0]["secure"] and form_cookie[0]["httpOnly"], page.context.cookies()
+    log_in(page, base, email)
+    assert session_cookie(page) and csrf_token(page) != before
+
+
 def test_the_dashboards_own_form_without_its_csrf_token_is_refused(dashboard_server, new_dashboard_page):
     base = dashboard_server.base_url
     page, email = owner_with_shop(new_dashboard_page, base)

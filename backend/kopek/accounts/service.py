@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kopek import clock
 from kopek.accounts.passwords import hash_password, verify_password
 from kopek.ids import hash_secret, new_id, random_token
-from kopek.merchants import NewMerchant, create_merchant
+from kopek.merchants import NewMerchant, create_merchant, fresh_keys
 from kopek.store.accounts import AccountStore, EmailTaken, Invite, Membership, User
 from kopek.store.sqlite import SqliteStore
 from kopek.web.ratelimit import RateLimiter
@@ -27,12 +27,6 @@ class AccountError(Exception):
 
     def message(self, locale: str) -> str:
         return self.message_ru if locale == "ru" else self.message_en
-
-
-@dataclass(frozen=True)
-class SignedUp:
-    membership: Membership
-    keys: NewMerchant | None   # a new merchant's keys, shown once; None when joining by invitation
 
 
 @dataclass(frozen=True)
@@ -72,19 +66,30 @@ class Accounts:
     def store(self) -> AccountStore:
         return self._store
 
-    async def sign_up(self, email: str, password: str, shop_name: str) -> SignedUp:
-        """A new merchant with its keys, and its first owner."""
-        await self._refuse_taken(email)
+    async def sign_up(self, email: str, password: str, shop_name: str) -> None:
+        """A new merchant and its first owner, who sees its keys at the first login. For an email
+        that has an account nothing changes and the answer is the same (the hash is still spent,
+        so it takes as long): a sign-up does not tell who has an account."""
         password_hash = await hash_password(password)
-        keys = await create_merchant(self._main, shop_name, [])
-        return SignedUp(await self._create(email, password_hash, keys.merchant.id, "owner"), keys)
+        if await self._store.user_by_email(email) is not None:
+            return
+        created = await create_merchant(self._main, shop_name, [])
+        await self._create_quietly(email, password_hash, created.merchant.id, "owner", welcome=True)
 
-    async def sign_up_invited(self, email: str, password: str, code: str) -> SignedUp:
+    async def sign_up_invited(self, email: str, password: str, code: str) -> None:
+        """Joins the inviting shop; like `sign_up`, silent when the email already has an account."""
         invite = await self._open_invite(code, email)
-        await self._refuse_taken(email)
-        membership = await self._create(email, await hash_password(password), invite.merchant_id, invite.role,
-                                        invite.id)
-        return SignedUp(membership, None)
+        password_hash = await hash_password(password)
+        if await self._store.user_by_email(email) is not None:
+            return
+        await self._create_quietly(email, password_hash, invite.merchant_id, invite.role, invite.id)
+
+    async def welcome_keys(self, membership: Membership) -> NewMerchant | None:
+        """A new shop's keys at its owner's first login: fresh ones, the sign-up's were never shown."""
+        if not await self._store.claim_welcome(membership.user_id):
+            return None
+        merchant = await self._main.get_merchant(membership.merchant_id)
+        return await fresh_keys(self._main, merchant) if merchant else None
 
     async def add_member(self, merchant_id: str, email: str, role: str, password: str) -> Membership:
         """The operator's way in (CLI, and the sandbox merchant's first user)."""
@@ -131,12 +136,20 @@ class Accounts:
         if await self._store.user_by_email(email) is not None:
             raise _email_taken()
 
+    async def _create_quietly(self, email: str, password_hash: str, merchant_id: str, role: str,
+                              invite_id: str | None = None, *, welcome: bool = False) -> None:
+        try:
+            await self._create(email, password_hash, merchant_id, role, invite_id, welcome=welcome)
+        except AccountError as exc:
+            if exc.code != "email_taken":   # taken meanwhile by a concurrent sign-up: the same answer
+                raise
+
     async def _create(self, email: str, password_hash: str, merchant_id: str, role: str,
-                      invite_id: str | None = None) -> Membership:
+                      invite_id: str | None = None, *, welcome: bool = False) -> Membership:
         user = User(new_id("usr", 16), email, password_hash, clock.now_iso())
         membership = Membership(merchant_id, user.id, role, user.created_at, email)
         try:
-            await self._store.create_user(user, membership, invite_id)
+            await self._store.create_user(user, membership, invite_id, welcome=welcome)
         except EmailTaken as exc:
             raise _email_taken() from exc
         except LookupError as exc:

@@ -55,8 +55,10 @@ class AccountStore:
 
     # -- users and memberships --------------------------------------------------------
 
-    async def create_user(self, user: User, membership: Membership, invite_id: str | None = None) -> None:
-        """The user, their role, and (when they came by invitation) the invite's use, at once."""
+    async def create_user(self, user: User, membership: Membership, invite_id: str | None = None, *,
+                          welcome: bool = False) -> None:
+        """The user, their role, (when they came by invitation) the invite's use and (for a new
+        shop's owner) the keys to show at the first login, at once."""
         async with self._store._transaction() as db:
             try:
                 await db.execute("INSERT INTO users VALUES (?, ?, ?, ?)",
@@ -66,6 +68,14 @@ class AccountStore:
             await _insert_membership(db, membership)
             if invite_id:
                 await _mark_accepted(db, invite_id)
+            if welcome:
+                await db.execute("INSERT INTO pending_welcomes VALUES (?, ?)", (user.id, user.created_at))
+
+    async def claim_welcome(self, user_id: str) -> bool:
+        """True once per new owner: at the first login, whoever claims it shows the keys."""
+        async with self._store._transaction() as db:
+            cursor = await db.execute("DELETE FROM pending_welcomes WHERE user_id=?", (user_id,))
+            return cursor.rowcount == 1
 
     async def user_by_email(self, email: str) -> User | None:
         row = await self._store._fetchone("SELECT * FROM users WHERE email=?", (email,))

@@ -7,6 +7,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from kopek import keys
 from kopek.errors import KopekError
 from kopek.ids import random_token
 
@@ -14,6 +15,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 REQUEST_ID = web.RequestKey("request_id", str)
+HSTS = "max-age=31536000; includeSubDomains"
 HTTP_ERROR_CODES = {
     400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
     415: "unsupported_media_type",
@@ -64,10 +66,23 @@ def _internal() -> KopekError:
 
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as redirect:   # a raised redirect gets the same headers
+        _add_security_headers(request, redirect)
+        raise
+    _add_security_headers(request, response)
+    return response
+
+
+def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     if not response.prepared:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Content-Security-Policy",
                                     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
-    return response
+        # Browsers ignore HSTS over http, and a TLS proxy in front of Kopek talks http to it:
+        # the configured public URL says whether the site is https.
+        settings = request.config_dict.get(keys.SETTINGS)
+        if settings is not None and settings.public_base_url.startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from typing import AsyncIterator
 
@@ -13,7 +14,8 @@ from kopek import keys
 from kopek.accounts.service import Accounts, LoginThrottle
 from kopek.web.dashboard import accounts, buttons, money, payments, settings, webhooks
 from kopek.web.dashboard.filters import FILTERS
-from kopek.web.dashboard.sessions import SqliteSessionStorage, cookie_secure
+from kopek.web.dashboard.sessions import SqliteSessionStorage
+from kopek.web.dashboard.visitor import VisitorTokens, set_pending_cookies
 
 ROUTE_MODULES = (accounts, payments, money, settings, webhooks, buttons)
 # aiohttp-session keeps its storage under string request keys (its own choice, harmless).
@@ -23,12 +25,12 @@ warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp
 def setup(app: web.Application) -> None:
     """Call after the database's cleanup context: the sessions and accounts live in the store."""
     config = app[keys.SETTINGS]
-    storage = SqliteSessionStorage(lambda: app[keys.ACCOUNTS].store, max_age=config.session_ttl_s,
-                                   secure=cookie_secure(config.public_base_url))
+    storage = SqliteSessionStorage(lambda: app[keys.ACCOUNTS].store, max_age=config.session_ttl_s)
     # Inside the security headers, outside the JSON errors: a redirect still saves the session.
     app.middlewares.insert(1, session_middleware(storage))
     aiohttp_jinja2.get_env(app).filters.update(FILTERS)
     app.cleanup_ctx.append(_accounts)
+    app.on_response_prepare.append(set_pending_cookies)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
 
@@ -37,4 +39,6 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.SETTINGS]
     app[keys.ACCOUNTS] = Accounts(app[keys.STORE], LoginThrottle(
         config.login_failures_per_email, config.login_failures_per_ip, config.login_failure_window_s))
+    key = await app[keys.STORE].instance_secret("dashboard_form_key", lambda: secrets.token_hex(32))
+    app[keys.VISITOR_TOKENS] = VisitorTokens(bytes.fromhex(key))
     yield

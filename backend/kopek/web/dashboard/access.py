@@ -6,6 +6,9 @@
   (form field `csrf_token` or header `X-CSRF-Token`) and, unless `viewer_allowed`, the owner role.
   It refuses with a page that says why, and nothing changes.
 
+Every form (`form_action`, `public_action`) is also refused when the browser says it comes from
+another origin (see same_origin.py), whatever token it carries.
+
 Every error a handler raises becomes a page in the member's language, never a 500 or JSON.
 """
 
@@ -19,11 +22,13 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from kopek.accounts.service import AccountError
+from kopek import keys
 from kopek.errors import KopekError
 from kopek.web.dashboard.context import (
     CSRF_FIELD, CSRF_HEADER, PAGE, SESSION_EXPIRED, Member, csrf_matches, load_page_context,
 )
 from kopek.web.dashboard.render import render
+from kopek.web.dashboard.same_origin import from_elsewhere, origin_of
 
 LOGIN_PATH = "/dashboard/login"
 Form = MultiDictProxy[Any]
@@ -83,13 +88,19 @@ async def _with_form(request: web.Request,
 
 
 async def read_form(request: web.Request) -> Form:
+    if from_elsewhere(request, origin_of(request.app[keys.SETTINGS].public_base_url)):
+        raise _forged()
     form = await request.post()
-    if not csrf_matches(request[PAGE], form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
-        raise DashboardError(403, "This form has expired or did not come from your dashboard, so nothing "
+    if not csrf_matches(request, request[PAGE], form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)):
+        raise _forged()
+    return form
+
+
+def _forged() -> DashboardError:
+    return DashboardError(403, "This form has expired or did not come from your dashboard, so nothing "
                              "was changed. Reload the page and try again.",
                              "Форма устарела или отправлена не из вашего кабинета, поэтому ничего не "
                              "изменилось. Обновите страницу и повторите.")
-    return form
 
 
 async def _checked(request: web.Request, handler: ActionHandler, viewer_allowed: bool,

@@ -1,5 +1,6 @@
 """Who is asking: the logged-in member, their merchant, the data mode they look at, and the
-session's CSRF token. Pages and form actions get it through the decorators in access.py."""
+CSRF token their forms carry (the session's for a member, a signed cookie's for an anonymous
+visitor, see visitor.py). Pages and form actions get it through the decorators in access.py."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiohttp_session import Session, get_session
 from kopek import keys
 from kopek.store.accounts import Membership
 from kopek.store.records import Merchant
+from kopek.web.dashboard import visitor
 from kopek.web.pages import page_locale
 
 CSRF_FIELD = "csrf_token"
@@ -49,26 +51,34 @@ PAGE = web.RequestKey("dashboard_page", PageContext)
 
 
 async def load_page_context(request: web.Request, *, start_session: bool = True) -> PageContext:
-    """`start_session=False` for JSON and websocket routes: they read a session, never start one."""
+    """`start_session=False` for JSON and websocket routes: they read a session and hand out no
+    form token. Only a login starts a session: an anonymous visitor writes nothing."""
     session = await get_session(request)
-    locale = _locale(request, session)
-    # Only a page view starts a session: a refused POST (cross-site, or with an ended session)
-    # must not answer with a cookie that would replace the one the browser holds.
-    if start_session and not session.get(CSRF_FIELD) and request.method in ("GET", "HEAD"):
-        session[CSRF_FIELD] = secrets.token_urlsafe(32)
     member = await _member(request, session)
-    context = PageContext(session, locale, session.get(CSRF_FIELD, ""), member)
+    locale = _locale(request, session, member is not None)
+    if member is not None:
+        token = session.get(CSRF_FIELD, "")
+    else:
+        token = request.app[keys.VISITOR_TOKENS].token(request) if start_session else ""
+    context = PageContext(session, locale, token, member)
     request[PAGE] = context
     return context
 
 
-def _locale(request: web.Request, session: Session) -> str:
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _locale(request: web.Request, session: Session, logged_in: bool) -> str:
+    stored = session.get("locale") if logged_in else visitor.chosen_locale(request)
     asked = request.query.get("locale")
     if asked in LOCALES:
-        if session.get("locale") != asked and request.method in ("GET", "HEAD"):
-            session["locale"] = asked
+        if stored != asked and request.method in ("GET", "HEAD"):
+            if logged_in:
+                session["locale"] = asked
+            else:
+                visitor.remember_locale(request, asked)
         return asked
-    stored = session.get("locale")
     return stored if stored in LOCALES else page_locale(request)
 
 
@@ -86,5 +96,8 @@ async def _member(request: web.Request, session: Session) -> Member | None:
     return Member(membership, merchant, bool(session.get("livemode", default_live)))
 
 
-def csrf_matches(context: PageContext, presented: str | None) -> bool:
-    return bool(presented) and secrets.compare_digest(context.csrf_token, str(presented))
+def csrf_matches(request: web.Request, context: PageContext, presented: str | None) -> bool:
+    if context.member is None:
+        return request.app[keys.VISITOR_TOKENS].matches(request, presented)
+    return bool(presented) and bool(context.csrf_token) and secrets.compare_digest(context.csrf_token,
+                                                                                    str(presented))

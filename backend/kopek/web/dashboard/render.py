@@ -44,6 +44,9 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
         **context}, status=status)
     response.headers["Content-Security-Policy"] = dashboard_csp(settings.public_base_url, nonce, frame_src)
     response.headers["Cache-Control"] = "no-store"
+    # Not `no-referrer`: under it a browser sends `Origin: null` even with the page's own forms,
+    # which the same-origin check refuses. `same-origin` still tells other sites nothing.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 

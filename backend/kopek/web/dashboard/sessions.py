@@ -1,16 +1,15 @@
 """Dashboard sessions for aiohttp-session, kept server-side in SQLite.
 
-The cookie carries only a random id (HttpOnly, SameSite=Lax, Secure where the browser allows it);
-the table keys the session by the id's SHA-256, so a copy of the database opens no session.
-Logging out deletes the row, so an old cookie is worthless at once.
+The cookie carries only a random id (HttpOnly, SameSite=Lax, always Secure: browsers keep Secure
+cookies on http://localhost and 127.0.0.1 too); the table keys the session by the id's SHA-256,
+so a copy of the database opens no session. A page view never creates a row (sessions start at a
+login, see accounts.py). Logging out deletes the row, so an old cookie is worthless at once.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlsplit
-
 from aiohttp import web
 from aiohttp_session import AbstractStorage, Session
 
@@ -21,20 +20,12 @@ from typing import Callable
 from kopek.store.accounts import AccountStore
 
 COOKIE_NAME = "kopek_session"
-LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
-
-
-def cookie_secure(public_base_url: str) -> bool:
-    """Secure on https, and on loopback, which browsers treat as a secure origin; a plain-http
-    server on another host would otherwise never get its cookie back."""
-    parts = urlsplit(public_base_url)
-    return parts.scheme == "https" or (parts.hostname or "") in LOOPBACK_HOSTS
 
 
 class SqliteSessionStorage(AbstractStorage):
-    def __init__(self, accounts: Callable[[], AccountStore], *, max_age: int, secure: bool) -> None:
+    def __init__(self, accounts: Callable[[], AccountStore], *, max_age: int) -> None:
         """`accounts` is asked at each request: the store opens after the app is built."""
-        super().__init__(cookie_name=COOKIE_NAME, max_age=max_age, secure=secure, httponly=True, samesite="Lax")
+        super().__init__(cookie_name=COOKIE_NAME, max_age=max_age, secure=True, httponly=True, samesite="Lax")
         self._store = accounts
 
     @property
@@ -58,6 +49,8 @@ class SqliteSessionStorage(AbstractStorage):
                 await self._accounts.delete_session(hash_secret(str(session.identity)))
             self.save_cookie(response, "", max_age=session.max_age)
             return
+        if session.identity is None and request.method in ("GET", "HEAD"):
+            return   # a page view never creates a session: anonymous visitors cost no row
         key = str(session.identity) if session.identity else random_token(43)
         remaining = max(1, int(session.created + (session.max_age or 0) - time.time()))
         await self._accounts.save_session(hash_secret(key), json.dumps(self._get_session_data(session)),
