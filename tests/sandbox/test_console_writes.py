@@ -1,0 +1,119 @@
+"""What an anonymous visitor can make Kopek write: viewing the console writes no payment; only the
+"Start a test payment" form does, a limited number of times per address; and one visitor's
+faults strike only their own workspace's payments, over real HTTP."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sandbox_steps import open_console, payment_id, start_attempt, start_payment
+
+from kopek import keys
+from support import make_settings
+
+
+def payment_rows(kopek) -> int:
+    with sqlite3.connect(kopek.app[keys.SETTINGS].db_path) as db:
+        return db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
+
+
+@pytest.fixture
+def kopek_settings(tmp_path, unused_tcp_port):
+    return make_settings(tmp_path, unused_tcp_port, sandbox_payments_per_window=3)
+
+
+async def test_fifty_views_of_the_console_make_no_payment(kopek, visitors):
+    before = payment_rows(kopek)
+    for n in range(50):
+        await open_console(visitors() if n % 2 else visitors(), amount="1.00", wallet="eport")
+    assert payment_rows(kopek) == before
+    page = await open_console(visitors())
+    assert 'id="start-payment"' in page.text and 'method="post" action="/sandbox/payments"' in page.text
+    assert "data-client-secret=" not in page.text, "no payment, so no widget yet"
+
+
+async def test_the_start_button_makes_exactly_one_payment_and_shows_it(kopek, visitors):
+    visitor = visitors()
+    await open_console(visitor)
+    before = payment_rows(kopek)
+    page = await start_payment(visitor, amount="2.50", wallet="yandex_dengi", scenario="decline")
+    assert payment_rows(kopek) == before + 1
+    assert page.url.path == "/sandbox" and page.url.query["payment"] == payment_id(page)
+    assert page.find(r'id="order-amount">([^<]+)<') == "2.50 RUB"
+    assert '<option value="decline" selected>' in page.text
+    again = await visitor.get("/sandbox", payment=payment_id(page))
+    assert again.status == 200 and payment_id(again) == payment_id(page)
+    assert payment_rows(kopek) == before + 1, "viewing it again makes none"
+
+
+async def test_the_start_form_without_its_csrf_token_makes_nothing(kopek, visitors):
+    visitor = visitors()
+    await open_console(visitor)
+    before = payment_rows(kopek)
+    assert (await visitor.post("/sandbox/payments", {"amount": "1.00"}, with_csrf=False)).status == 403
+    assert (await visitor.post("/sandbox/payments", {"amount": "0"})).status == 400
+    assert payment_rows(kopek) == before
+
+
+async def test_over_the_limit_an_address_gets_a_429_page(kopek, visitors):
+    before = payment_rows(kopek)
+    for _ in range(3):  # sandbox_payments_per_window, from one address with fresh cookies each time
+        visitor = visitors()
+        await open_console(visitor)
+        await start_payment(visitor)
+    visitor = visitors()
+    await open_console(visitor)
+    refused = await visitor.post("/sandbox/payments", {"amount": "1.00"})
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+    assert 'data-status="429"' in refused.text
+    assert payment_rows(kopek) == before + 3
+
+
+async def test_another_visitors_payment_is_not_shown(kopek, visitors):
+    first, second = visitors(), visitors()
+    await open_console(first)
+    theirs = payment_id(await start_payment(first))
+    page = await second.get("/sandbox", payment=theirs)
+    assert page.status == 404 and theirs not in page.text.replace(f"no such payment: {theirs}", "")
+    assert "data-client-secret=" not in page.text
+
+
+async def test_one_visitors_faults_strike_only_their_own_payments(kopek, visitors):
+    alice, bob = visitors(), visitors()
+    await open_console(alice)
+    set_page = await alice.post("/sandbox/faults", {"error_rate": "1"})
+    assert "Faults set: error_rate=1." in set_page.text
+
+    bobs_console = await open_console(bob)
+    assert "No faults are injected now." in bobs_console.text
+    assert 'id="faults-env"' not in bobs_console.text
+    bobs = await start_payment(bob)
+    assert (await start_attempt(kopek, bobs, "webmoney", {"account": "R100000000001"}))["status"] \
+        == "requires_confirmation"
+
+    alices = await start_payment(alice)
+    assert alices.find(r'id="faults-env">([^<]+)<') == "KOPEK_SANDBOX_FAULTS=error_rate=1"
+    failed = await start_attempt(kopek, alices, "webmoney", {"account": "R100000000001"})
+    assert failed["status"] == "requires_wallet" and failed["last_error"]["code"] == "provider_error"
+    assert alices.find(r'data-fault="error_rate">(\d+)<') == "0"
+    assert (await open_console(alice)).find(r'data-fault="error_rate">(\d+)<') == "1"
+    assert (await open_console(bob)).find(r'data-fault="error_rate">(\d+)<') == "0"
+
+
+async def test_a_members_faults_stay_in_their_merchant(kopek, owner, visitors):
+    await open_console(owner)
+    await owner.post("/sandbox/faults", {"error_rate": "1"})
+    anonymous = visitors()
+    await open_console(anonymous)
+    theirs = await start_payment(anonymous)
+    assert (await start_attempt(kopek, theirs, "webmoney", {"account": "R100000000001"}))["status"] \
+        == "requires_confirmation"
+    api_payment = await kopek.create_payment()   # another merchant's, made with its own key
+    started = await kopek.client.post(f"/v1/checkout/{api_payment['id']}/attempts", headers={
+        **kopek.checkout_headers(api_payment), "Idempotency-Key": "k-1"},
+        json={"wallet": "webmoney", "details": {"account": "R100000000001"}})
+    assert (await started.json())["payment"]["status"] == "requires_confirmation"
+    mine = await start_payment(owner)
+    failed = await start_attempt(kopek, mine, "webmoney", {"account": "R100000000001"})
+    assert failed["last_error"]["code"] == "provider_error"
