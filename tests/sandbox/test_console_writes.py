@@ -10,7 +10,7 @@ import pytest
 from sandbox_steps import open_console, payment_id, start_attempt, start_payment
 
 from kopek import keys
-from support import make_settings
+from support import SUCCEEDS, attempt, make_settings
 
 
 def payment_rows(kopek) -> int:
@@ -30,7 +30,7 @@ async def test_fifty_views_of_the_console_make_no_payment(kopek, visitors):
     assert payment_rows(kopek) == before
     page = await open_console(visitors())
     assert 'id="start-payment"' in page.text and 'method="post" action="/sandbox/payments"' in page.text
-    assert "data-client-secret=" not in page.text, "no payment, so no widget yet"
+    assert 'data-client-secret="' not in page.text, "no payment, so no widget yet"
 
 
 async def test_the_start_button_makes_exactly_one_payment_and_shows_it(kopek, visitors):
@@ -51,8 +51,10 @@ async def test_the_start_form_without_its_csrf_token_makes_nothing(kopek, visito
     visitor = visitors()
     await open_console(visitor)
     before = payment_rows(kopek)
+    token = visitor.last.csrf()
     assert (await visitor.post("/sandbox/payments", {"amount": "1.00"}, with_csrf=False)).status == 403
-    assert (await visitor.post("/sandbox/payments", {"amount": "0"})).status == 400
+    assert (await visitor.post("/sandbox/payments", {"amount": "1.00"}, csrf="forged")).status == 403
+    assert (await visitor.post("/sandbox/payments", {"amount": "0"}, csrf=token)).status == 400
     assert payment_rows(kopek) == before
 
 
@@ -76,7 +78,7 @@ async def test_another_visitors_payment_is_not_shown(kopek, visitors):
     theirs = payment_id(await start_payment(first))
     page = await second.get("/sandbox", payment=theirs)
     assert page.status == 404 and theirs not in page.text.replace(f"no such payment: {theirs}", "")
-    assert "data-client-secret=" not in page.text
+    assert 'data-client-secret="' not in page.text
 
 
 async def test_one_visitors_faults_strike_only_their_own_payments(kopek, visitors):
@@ -97,7 +99,7 @@ async def test_one_visitors_faults_strike_only_their_own_payments(kopek, visitor
     failed = await start_attempt(kopek, alices, "webmoney", {"account": "R100000000001"})
     assert failed["status"] == "requires_wallet" and failed["last_error"]["code"] == "provider_error"
     assert alices.find(r'data-fault="error_rate">(\d+)<') == "0"
-    assert (await open_console(alice)).find(r'data-fault="error_rate">(\d+)<') == "1"
+    assert int((await open_console(alice)).find(r'data-fault="error_rate">(\d+)<')) >= 1
     assert (await open_console(bob)).find(r'data-fault="error_rate">(\d+)<') == "0"
 
 
@@ -110,10 +112,8 @@ async def test_a_members_faults_stay_in_their_merchant(kopek, owner, visitors):
     assert (await start_attempt(kopek, theirs, "webmoney", {"account": "R100000000001"}))["status"] \
         == "requires_confirmation"
     api_payment = await kopek.create_payment()   # another merchant's, made with its own key
-    started = await kopek.client.post(f"/v1/checkout/{api_payment['id']}/attempts", headers={
-        **kopek.checkout_headers(api_payment), "Idempotency-Key": "k-1"},
-        json={"wallet": "webmoney", "details": {"account": "R100000000001"}})
-    assert (await started.json())["payment"]["status"] == "requires_confirmation"
+    started = await attempt(kopek, api_payment, SUCCEEDS)
+    assert started.status == 200 and (await started.json())["payment"]["status"] == "requires_confirmation"
     mine = await start_payment(owner)
     failed = await start_attempt(kopek, mine, "webmoney", {"account": "R100000000001"})
     assert failed["last_error"]["code"] == "provider_error"

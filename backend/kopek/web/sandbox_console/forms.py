@@ -17,11 +17,19 @@ CURRENCY = "RUB"
 DEFAULT_AMOUNT_MINOR = 500               # 5.00 RUB
 
 
-class ConsoleQuery(Schema):
+class StartPaymentForm(Schema):
+    """The "Start a test payment" form: the amount, and the magic wallet and outcome to show."""
+
     amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR)
     wallet = fields.String(load_default=DEFAULT_WALLET, validate=validate.OneOf(list(PLUGINS)))
     scenario = fields.String(load_default=DEFAULT_SCENARIO, validate=validate.OneOf(list(ROWS_BY_SCENARIO)))
+
+
+class ConsoleQuery(StartPaymentForm):
+    """The console page: the form's values, and the started payment to show, if any."""
+
     locale = fields.String(validate=validate.OneOf(LOCALES))
+    payment = fields.String(validate=validate.Regexp(r"^pay_[A-Za-z0-9]{1,64}$", error="a payment id, pay_…"))
 
 
 DEFAULT_QUERY: dict[str, Any] = {"amount": DEFAULT_AMOUNT_MINOR, "wallet": DEFAULT_WALLET,
