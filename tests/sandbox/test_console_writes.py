@@ -10,6 +10,7 @@ import pytest
 from sandbox_steps import open_console, payment_id, start_attempt, start_payment
 
 from kopek import keys
+from kopek.providers.sandbox.faults import FaultSettings
 from support import SUCCEEDS, attempt, make_settings
 
 
@@ -116,4 +117,14 @@ async def test_a_members_faults_stay_in_their_merchant(kopek, owner, visitors):
     assert started.status == 200 and (await started.json())["payment"]["status"] == "requires_confirmation"
     mine = await start_payment(owner)
     failed = await start_attempt(kopek, mine, "webmoney", {"account": "R100000000001"})
+    assert failed["last_error"]["code"] == "provider_error"
+
+
+async def test_the_operators_faults_still_strike_everyone(kopek, visitors):
+    kopek.app[keys.SANDBOX_FAULTS].replace_settings(FaultSettings(error_rate=1.0))   # KOPEK_SANDBOX_FAULTS
+    visitor = visitors()
+    page = await start_payment(visitor)
+    assert "No faults are injected now." in page.text
+    assert page.find(r'id="faults-operator">[^<]+<code>([^<]+)<') == "KOPEK_SANDBOX_FAULTS=error_rate=1"
+    failed = await start_attempt(kopek, page, "webmoney", {"account": "R100000000001"})
     assert failed["last_error"]["code"] == "provider_error"

@@ -15,12 +15,16 @@ from kopek.web.sandbox_console.scenarios import DEFAULT_SCENARIO, DEFAULT_WALLET
 
 CURRENCY = "RUB"
 DEFAULT_AMOUNT_MINOR = 500               # 5.00 RUB
+# More than any wallet accepts is refused by the form (and the page), before any payment is made.
+MAX_AMOUNT_MINOR = max(limits.max_amount for plugin in PLUGINS.values() for limits in plugin.info.limits
+                       if limits.currency == CURRENCY)
 
 
 class StartPaymentForm(Schema):
     """The "Start a test payment" form: the amount, and the magic wallet and outcome to show."""
 
-    amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR)
+    amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR,
+                         validate=validate.Range(max=MAX_AMOUNT_MINOR, error="more than any wallet accepts"))
     wallet = fields.String(load_default=DEFAULT_WALLET, validate=validate.OneOf(list(PLUGINS)))
     scenario = fields.String(load_default=DEFAULT_SCENARIO, validate=validate.OneOf(list(ROWS_BY_SCENARIO)))
 
