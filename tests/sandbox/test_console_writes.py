@@ -19,16 +19,26 @@ def payment_rows(kopek) -> int:
         return db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
 
 
+def rows_by_table(kopek) -> dict[str, int]:
+    """Every table's row count, but the dashboard's sessions (a page view keeps its CSRF token there)."""
+    with sqlite3.connect(kopek.app[keys.SETTINGS].db_path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                  if name != "dashboard_sessions"]
+        return {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
+
+
 @pytest.fixture
 def kopek_settings(tmp_path, unused_tcp_port):
     return make_settings(tmp_path, unused_tcp_port, sandbox_payments_per_window=3)
 
 
 async def test_fifty_views_of_the_console_make_no_payment(kopek, visitors):
-    before = payment_rows(kopek)
-    for n in range(50):
-        await open_console(visitors() if n % 2 else visitors(), amount="1.00", wallet="eport")
+    before, tables_before = payment_rows(kopek), rows_by_table(kopek)
+    regular = visitors()
+    for n in range(50):   # a returning visitor and new ones
+        await open_console(regular if n % 2 else visitors(), amount="1.00", wallet="eport")
     assert payment_rows(kopek) == before
+    assert rows_by_table(kopek) == tables_before, "no payment event, outbox row or webhook either"
     page = await open_console(visitors())
     assert 'id="start-payment"' in page.text and 'method="post" action="/sandbox/payments"' in page.text
     assert 'data-client-secret="' not in page.text, "no payment, so no widget yet"
