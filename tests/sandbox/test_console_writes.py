@@ -4,9 +4,14 @@ faults strike only their own workspace's payments, over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import re
 import sqlite3
+import time
 
 import pytest
+from yarl import URL
 from sandbox_steps import open_console, payment_id, start_attempt, start_payment
 
 from kopek import keys
@@ -138,3 +143,44 @@ async def test_the_operators_faults_still_strike_everyone(kopek, visitors):
     assert page.find(r'id="faults-operator">[^<]+<code>([^<]+)<') == "KOPEK_SANDBOX_FAULTS=error_rate=1"
     failed = await start_attempt(kopek, page, "webmoney", {"account": "R100000000001"})
     assert failed["last_error"]["code"] == "provider_error"
+
+
+async def approve_in_wallet(visitor, url: str) -> None:
+    """Press Approve on the wallet's own page, as the shopper's browser does (no Kopek in between)."""
+    async with visitor.http.get(url) as page:
+        text = await page.text()
+    fields = {name: html.unescape(value)
+              for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', text)}
+    action = re.search(r'<form method="post" action="([^"]+)"', text).group(1)
+    async with visitor.http.post(URL(url).join(URL(action)), data={**fields, "decision": "approve"}) as answer:
+        assert answer.status == 200, await answer.text()
+
+
+async def wait_until_succeeded(visitor, pay_id: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with visitor.http.get(f"{visitor.base_url}/sandbox/payments/{pay_id}/state.json") as response:
+            if (await response.json())["status"] == "succeeded":
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{pay_id} did not succeed")
+
+
+async def duplicates_struck(visitor) -> int:
+    return int((await open_console(visitor)).find(r'data-fault="duplicate_callbacks">(\d+)<'))
+
+
+async def test_an_approval_in_the_wallet_notifies_within_its_payments_workspace(kopek, visitors):
+    alice, bob = visitors(), visitors()
+    await open_console(alice)
+    await alice.post("/sandbox/faults", {"duplicate_callbacks": "1"})
+    for visitor in (bob, alice):
+        page = await start_payment(visitor, wallet="yandex_dengi")
+        started = await start_attempt(kopek, page, "yandex_dengi", {"wallet": "410010000000001"})
+        await approve_in_wallet(visitor, started["next_action"]["url"])
+        await wait_until_succeeded(visitor, payment_id(page))
+    deadline = time.monotonic() + 10
+    while await duplicates_struck(alice) == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert await duplicates_struck(alice) >= 1, "Alice's notification went out twice"
+    assert await duplicates_struck(bob) == 0
