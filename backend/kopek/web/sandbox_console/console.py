@@ -76,7 +76,7 @@ async def _shown_payment(request: web.Request, space: Workspace, payment_id: str
     if payment_id is None:
         return None
     payment = await request.app[keys.STORE].get_payment(payment_id)
-    if payment is None or not space.owns(payment):
+    if payment is None or not space.owns(payment, request.app[keys.SANDBOX_MERCHANT_ID]):
         raise NotFound(f"no such payment: {payment_id}")
     return payment
 

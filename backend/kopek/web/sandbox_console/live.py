@@ -47,7 +47,7 @@ async def payment_state(request: web.Request) -> web.Response:
     space = await load_workspace(request)
     payment = await request.app[keys.PAYMENTS].get_for_merchant(space.merchant.id, LIVEMODE,
                                                                 request.match_info["id"])
-    if not space.owns(payment):   # another visitor's, on the shared sandbox merchant
+    if not space.owns(payment, request.app[keys.SANDBOX_MERCHANT_ID]):   # another visitor's, on the shared sandbox merchant
         raise NotFound(f"no such payment: {payment.id}", param="id")
     action = payment.next_action or {}
     response = web.json_response({"id": payment.id, "status": payment.status,

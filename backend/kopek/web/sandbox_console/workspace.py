@@ -33,11 +33,10 @@ class Workspace:
         """What scopes this workspace's faults (None: an anonymous visitor who has set nothing yet)."""
         return self.member.merchant_id if self.member is not None else self.visitor
 
-    def owns(self, payment: Payment) -> bool:
+    def owns(self, payment: Payment, sandbox_merchant_id: str) -> bool:
         """A test payment of this merchant; on the shared merchant, one this visitor started."""
-        if payment.merchant_id != self.merchant.id or payment.livemode != LIVEMODE:
-            return False
-        return not self.is_shared or (self.key is not None and payment.metadata.get(WORKSPACE_METADATA) == self.key)
+        return (self.key is not None and payment.merchant_id == self.merchant.id
+                and payment_workspace(payment, sandbox_merchant_id) == self.key)
 
     @property
     def is_shared(self) -> bool:
@@ -77,11 +76,12 @@ async def claimed_workspace(request: web.Request) -> Workspace:
 
 
 def payment_workspace(payment: Payment, sandbox_merchant_id: str) -> str | None:
-    """The key of the workspace a payment belongs to (None: a live payment, or no console's)."""
-    if payment.livemode:
+    """The key of the workspace a payment belongs to (None: a live payment): on the shared merchant,
+    the visitor's who started it; else (its own API's payments too) its merchant's members'."""
+    if payment.livemode != LIVEMODE:
         return None
-    if payment.merchant_id == sandbox_merchant_id:
-        return payment.metadata.get(WORKSPACE_METADATA)
+    if payment.merchant_id == sandbox_merchant_id and WORKSPACE_METADATA in payment.metadata:
+        return payment.metadata[WORKSPACE_METADATA]
     return payment.merchant_id
 
 
