@@ -27,6 +27,7 @@ from kopek.providers.breaker import guard_all
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
 from kopek.providers.sandbox.phone import SandboxPhone
+from kopek.providers.sandbox.scoping import scope_all, send_workspace
 from kopek.refunds import wiring as refunds
 from kopek.resources import templates_dir
 from kopek.settings import Settings
@@ -37,6 +38,7 @@ from kopek.web import (
 )
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
+from kopek.web.sandbox_console.workspace import PaymentWorkspaces
 from kopek.webhooks import wiring as webhooks
 from kopek.webhooks.transport import webhook_session
 
@@ -81,7 +83,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=app[keys.SETTINGS].provider_timeout_s)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    # In sandbox mode, provider calls tell the simulators whose console workspace they serve.
+    middlewares = (send_workspace,) if app[keys.SETTINGS].sandbox else ()
+    async with aiohttp.ClientSession(timeout=timeout, middlewares=middlewares) as session:
         app[keys.HTTP] = session
         yield
 
@@ -89,8 +93,10 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
     instance_key = await store.instance_secret("client_secret_key", lambda: secrets.token_hex(32))
-    connectors = guard_all(registry.build_connectors(settings, app[keys.HTTP]),
-                           settings.breaker_failures, settings.breaker_open_s)
+    built = registry.build_connectors(settings, app[keys.HTTP])
+    if settings.sandbox:
+        built = scope_all(built, PaymentWorkspaces(app))
+    connectors = guard_all(built, settings.breaker_failures, settings.breaker_open_s)
     service = PaymentService(store=store, hub=app[keys.HUB], settings=settings, wallets=registry.WALLETS,
                              instance_key=bytes.fromhex(instance_key),
                              is_available=lambda wallet_id: connectors[wallet_id].available)

@@ -30,6 +30,10 @@ class Settings:
     sandbox_time_scale: float = 1.0
     # Fault injection for the simulators, e.g. "latency_ms=5-50,error_rate=0.1" (see providers/sandbox/faults.py).
     sandbox_faults: str = ""
+    # Sandbox console: test payments its "Start a test payment" form may make per client address
+    # in a sliding window (viewing the console makes none).
+    sandbox_payments_per_window: int = 30
+    sandbox_payments_window_s: float = 10 * 60
     max_body_bytes: int = 64 * 1024
     payment_ttl_s: int = 30 * 60
     max_attempts_per_payment: int = 5
@@ -78,6 +82,8 @@ class Settings:
         if self.sandbox_time_scale <= 0:
             raise ValueError("the sandbox time scale must be above 0")
         FaultSettings.parse(self.sandbox_faults)  # a typo fails at start, with the reason
+        if self.sandbox_payments_per_window <= 0 or self.sandbox_payments_window_s <= 0:
+            raise ValueError("the sandbox console's payment limit and window must be above 0")
         if self.webhook_timeout_s <= 0 or self.webhook_retry_scale <= 0:
             raise ValueError("the webhook timeout and retry scale must be above 0")
         if self.idempotency_ttl_s <= 0 or self.idempotency_wait_s < 0:
@@ -135,6 +141,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "SANDBOX_TIME_SCALE": ("sandbox_time_scale", float),
         "PAYMENT_TTL_S": ("payment_ttl_s", int),
         "SANDBOX_FAULTS": ("sandbox_faults", str),
+        "SANDBOX_PAYMENTS_PER_WINDOW": ("sandbox_payments_per_window", int),
+        "SANDBOX_PAYMENTS_WINDOW_S": ("sandbox_payments_window_s", float),
         "PROVIDER_TIMEOUT_S": ("provider_timeout_s", float),
         "CODE_RESEND_COOLDOWN_S": ("code_resend_cooldown_s", float),
         "CHECK_TIMEOUT_S": ("check_timeout_s", float),

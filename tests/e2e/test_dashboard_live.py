@@ -98,6 +98,8 @@ def test_rows_change_and_new_payments_appear_without_a_reload(dashboard_server, 
     console = watch_console(payments.context.new_page())
     console.goto(f"{base}/sandbox?amount=2.50")
     expect(console.locator("#console-whose")).to_contain_text("Test mode of your shop")
+    with console.expect_navigation():
+        console.get_by_role("button", name="Start a test payment").click()
     new_id = console.locator("#order-payment-id").inner_text().strip()
     first_row = payments.locator("#payments tbody tr").first
     expect(first_row).to_have_attribute("data-payment-id", new_id)       # ...which appears on top

@@ -41,3 +41,12 @@ async def stored_payment(kopek: Any, pay_id: str) -> Any:
 
 def api(secret_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret_key}"}
+
+
+async def start_payment(visitor: Visitor, **fields: str) -> Page:
+    """Press "Start a test payment" on the console last seen (it posts the form, then shows the payment)."""
+    if visitor.last is None or visitor.last.url.path != "/sandbox":
+        await open_console(visitor)
+    page = await visitor.post("/sandbox/payments", fields)
+    assert page.status == 200 and page.url.path == "/sandbox", page.text
+    return page

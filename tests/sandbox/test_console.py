@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sandbox_steps import api, client_secret, open_console, payment_id, start_attempt, stored_payment
+from sandbox_steps import api, client_secret, open_console, payment_id, start_attempt, start_payment, stored_payment
 
 from kopek import keys
 from kopek.providers.registry import PLUGINS
@@ -19,7 +19,7 @@ async def sandbox_payment_count(kopek) -> int:
 
 
 async def test_anonymous_console_pays_into_the_sandbox_merchant_with_the_widget(kopek, visitors):
-    page = await open_console(visitors())
+    page = await start_payment(visitors())
     nonce = re.search(r"'nonce-([^']+)'", page.headers["Content-Security-Policy"]).group(1)
     assert f'<script src="{kopek.base_url}/v1/kopek.js" nonce="{nonce}" data-client-secret="' in page.text
     assert f"frame-src {kopek.base_url};" in page.headers["Content-Security-Policy"]
@@ -33,8 +33,10 @@ async def test_anonymous_console_pays_into_the_sandbox_merchant_with_the_widget(
     assert page.find(r'id="order-amount">([^<]+)<') == "5.00 RUB"
 
 
-async def test_console_page_is_one_accessible_document(visitors):
-    page = await open_console(visitors())
+@pytest.mark.parametrize("started", [False, True])
+async def test_console_page_is_one_accessible_document(visitors, started):
+    visitor = visitors()
+    page = await (start_payment(visitor) if started else open_console(visitor))
     assert page.text.count("<h1") == 1
     assert "style=" not in page.text
     visible_inputs = re.findall(r'<(?:input|select)(?![^>]*type="hidden")[^>]*\bid="([^"]+)"', page.text)
@@ -47,19 +49,21 @@ async def test_console_page_is_one_accessible_document(visitors):
 
 @pytest.mark.parametrize(("typed", "minor"), [("12.5", 1250), ("1,05", 105), ("0.01", 1), ("7", 700)])
 async def test_the_amount_is_typed_in_roubles(kopek, visitors, typed, minor):
-    page = await open_console(visitors(), amount=typed)
+    page = await start_payment(visitors(), amount=typed)
     assert (await stored_payment(kopek, payment_id(page))).amount == minor
 
 
 async def test_in_russian(visitors):
-    page = await open_console(visitors(), locale="ru")
+    visitor = visitors()
+    page = await open_console(visitor, locale="ru")
     assert '<html lang="ru">' in page.text
     assert "Консоль разработчика" in page.text and "Что ввести в виджете" in page.text
-    assert 'data-locale="ru"' in page.text
+    assert "Создать тестовый платёж" in page.text
+    assert 'data-locale="ru"' in (await start_payment(visitor)).text
 
 
 async def test_a_member_pays_into_their_own_merchant_in_test_mode(kopek, owner):
-    page = await open_console(owner, amount="3.00")
+    page = await start_payment(owner, amount="3.00")
     pay_id = payment_id(page)
     mine = await kopek.client.get(f"/v1/payments/{pay_id}", headers=api(owner.keys["sk-test"]))
     assert mine.status == 200
@@ -72,7 +76,7 @@ async def test_a_member_pays_into_their_own_merchant_in_test_mode(kopek, owner):
 
 
 async def test_a_viewer_also_pays_into_the_shop_they_belong_to(kopek, owner, viewer):
-    page = await open_console(viewer)
+    page = await start_payment(viewer)
     mine = await kopek.client.get(f"/v1/payments/{payment_id(page)}", headers=api(owner.keys["sk-test"]))
     assert mine.status == 200
 
@@ -104,10 +108,14 @@ async def test_the_scenario_says_how_the_wallet_confirms(visitors, wallet, pin, 
 ])
 async def test_a_bad_query_is_a_400_page_and_starts_nothing(kopek, visitors, query):
     visitor = visitors()
+    token = (await open_console(visitor)).csrf()
     before = await sandbox_payment_count(kopek)
     page = await visitor.get("/sandbox", **query)
     assert page.status == 400, page.text
     assert 'data-status="400"' in page.text
+    if "locale" not in query:   # the page's language is no field of the start form
+        refused = await visitor.post("/sandbox/payments", query, csrf=token)
+        assert refused.status == 400 and 'data-status="400"' in refused.text, refused.text
     assert await sandbox_payment_count(kopek) == before
 
 
@@ -120,8 +128,8 @@ async def test_a_repeated_parameter_is_refused(kopek, visitors):
 
 async def test_the_phone_panel_gets_the_code_sent_for_this_payment(kopek, visitors):
     visitor = visitors()
-    page = await open_console(visitor)
-    other = await open_console(visitor)
+    page = await start_payment(visitor)
+    other = await start_payment(visitor)
     await start_attempt(kopek, other, "webmoney", {"account": "R100000000001"})
     started = await start_attempt(kopek, page, "webmoney", {"account": "R100000000001"})
     assert started["status"] == "requires_confirmation"
@@ -137,7 +145,7 @@ async def test_the_phone_panel_gets_the_code_sent_for_this_payment(kopek, visito
 
 async def test_state_json_has_the_status_and_the_approval_link(kopek, visitors):
     visitor = visitors()
-    page = await open_console(visitor, wallet="yandex_dengi")
+    page = await start_payment(visitor, wallet="yandex_dengi")
     url = f"/sandbox/payments/{payment_id(page)}/state.json"
     fresh = await (await visitor.http.get(kopek.base_url + url)).json()
     assert fresh == {"id": payment_id(page), "status": "requires_wallet", "next_action_type": None,
@@ -152,12 +160,13 @@ async def test_state_json_has_the_status_and_the_approval_link(kopek, visitors):
 
 
 async def test_state_json_refuses_other_merchants_payments(kopek, visitors, owner):
-    anonymous = visitors()
-    owners_payment = payment_id(await open_console(owner))
-    sandbox_payment = payment_id(await open_console(anonymous))
+    anonymous, stranger = visitors(), visitors()
+    owners_payment = payment_id(await start_payment(owner))
+    sandbox_payment = payment_id(await start_payment(anonymous))
+    await open_console(stranger)
     api_payment = await kopek.create_payment()
     for visitor, pay_id in [(anonymous, owners_payment), (owner, sandbox_payment), (anonymous, api_payment["id"]),
-                            (owner, "pay_nothing")]:
+                            (stranger, sandbox_payment), (owner, "pay_nothing")]:
         async with visitor.http.get(f"{kopek.base_url}/sandbox/payments/{pay_id}/state.json") as response:
             assert response.status == 404, pay_id
             assert (await response.json())["error"]["message"] == f"no such payment: {pay_id}"

@@ -1,18 +1,22 @@
-"""Fault injection from the console: the form sets and clears the simulators' faults, the next
-provider call sees them, and bad values or a missing CSRF token change nothing."""
+"""Fault injection from the console: the form sets and clears the visitor's own faults, the next
+provider call of their payment sees them, and bad values or a missing CSRF token change nothing.
+(That they strike no one else's payments: test_console_writes.py.)"""
 
 from __future__ import annotations
 
 import pytest
-from sandbox_steps import open_console, start_attempt
+from sandbox_steps import open_console, start_attempt, start_payment
 
 from kopek import keys
 from kopek.providers.sandbox.faults import RATES, FaultSettings
 from kopek.web.sandbox_console.forms import FaultsForm
 
 
-def faults(kopek) -> FaultSettings:
-    return kopek.app[keys.SANDBOX_FAULTS].settings
+async def faults(kopek, visitor) -> FaultSettings:
+    """The faults the visitor's console shows as theirs; the operator's stay as they started (off)."""
+    assert kopek.app[keys.SANDBOX_FAULTS].settings == FaultSettings()
+    page = await open_console(visitor)
+    return FaultSettings.parse(page.find(r'id="faults-current" data-faults="([^"]*)"'))
 
 
 async def test_error_rate_one_makes_the_provider_unavailable_until_cleared(kopek, visitors):
@@ -23,15 +27,16 @@ async def test_error_rate_one_makes_the_provider_unavailable_until_cleared(kopek
     assert "Faults set: error_rate=1." in page.text
     assert page.find(r'id="faults-env">([^<]+)<') == "KOPEK_SANDBOX_FAULTS=error_rate=1"
     assert page.find(r'id="f-error_rate" name="error_rate" type="text" value="([^"]*)"') == "1"
-    assert faults(kopek) == FaultSettings(error_rate=1.0)
+    assert await faults(kopek, visitor) == FaultSettings(error_rate=1.0)
 
+    page = await start_payment(visitor)
     failed = await start_attempt(kopek, page, "webmoney", {"account": "R100000000001"})
     assert failed["status"] == "requires_wallet" and failed["last_error"]["code"] == "provider_error"
     assert kopek.app[keys.SANDBOX_FAULTS].injected["error_rate"] >= 1
 
     cleared = await visitor.post("/sandbox/faults", {"action": "clear"})
     assert "Fault injection is off." in cleared.text and "No faults are injected now." in cleared.text
-    assert faults(kopek) == FaultSettings()
+    assert await faults(kopek, visitor) == FaultSettings()
     retried = await start_attempt(kopek, page, "webmoney", {"account": "R100000000001"})
     assert retried["status"] == "requires_confirmation"
 
@@ -42,13 +47,12 @@ async def test_every_knob_is_set_at_once_and_shown(kopek, visitors):
     page = await visitor.post("/sandbox/faults", {
         "latency_ms": "5-50", "error_rate": "0.1", "duplicate_callbacks": "0.2",
         "out_of_order_callbacks": "0.3", "bad_signatures": "0.05"})
-    assert faults(kopek) == FaultSettings(5, 50, 0.1, 0.2, 0.3, 0.05)
     assert page.find(r'id="faults-env">([^<]+)<') == (
         "KOPEK_SANDBOX_FAULTS=latency_ms=5-50,error_rate=0.1,duplicate_callbacks=0.2,"
         "out_of_order_callbacks=0.3,bad_signatures=0.05")
-    assert FaultSettings.parse(faults(kopek).to_text()) == faults(kopek)
-    emptied = await visitor.post("/sandbox/faults", {})
-    assert emptied.status == 200 and faults(kopek) == FaultSettings()
+    assert await faults(kopek, visitor) == FaultSettings(5, 50, 0.1, 0.2, 0.3, 0.05)
+    emptied = await visitor.post("/sandbox/faults", {"csrf_token": page.csrf()}, with_csrf=False)
+    assert emptied.status == 200 and await faults(kopek, visitor) == FaultSettings()
 
 
 def test_the_form_has_a_field_for_every_fault():
@@ -72,7 +76,7 @@ async def test_a_bad_value_is_a_400_page_and_changes_nothing(kopek, visitors, da
     await visitor.post("/sandbox/faults", {"duplicate_callbacks": "0.5"})
     page = await visitor.post("/sandbox/faults", {"error_rate": "0.2", **data})
     assert page.status == 400 and reason in page.text, page.text
-    assert faults(kopek) == FaultSettings(duplicate_callbacks=0.5)
+    assert await faults(kopek, visitor) == FaultSettings(duplicate_callbacks=0.5)
 
 
 async def test_without_the_csrf_token_nothing_changes(kopek, visitors):
@@ -86,10 +90,11 @@ async def test_without_the_csrf_token_nothing_changes(kopek, visitors):
     await open_console(stranger)
     theirs = await visitor.post("/sandbox/faults", {"error_rate": "1"}, csrf=stranger.last.csrf())
     assert theirs.status == 403
-    assert faults(kopek) == FaultSettings()
+    assert await faults(kopek, visitor) == FaultSettings()
+    assert await faults(kopek, stranger) == FaultSettings()
 
 
 async def test_a_member_may_set_faults_too(kopek, viewer):
     await open_console(viewer)
     page = await viewer.post("/sandbox/faults", {"latency_ms": "1"})
-    assert page.status == 200 and faults(kopek) == FaultSettings(latency_ms_min=1, latency_ms_max=1)
+    assert page.status == 200 and await faults(kopek, viewer) == FaultSettings(latency_ms_min=1, latency_ms_max=1)

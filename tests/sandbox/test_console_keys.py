@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sandbox_steps import api, open_console
+from sandbox_steps import api, open_console, start_payment
 
 from kopek import clock, keys
 from kopek.webhooks import signing
@@ -62,7 +62,7 @@ async def test_a_viewer_or_a_visitor_cannot_reveal_keys(kopek, owner, viewer, vi
 
 
 async def test_the_snippets_carry_this_merchants_keys_and_kopeks_url(kopek, owner):
-    page = await open_console(owner)
+    page = await start_payment(owner)
     script = page.find(r'<code id="snippet-script" class="language-html">(.*?)</code>')
     assert f'<script src="{kopek.base_url}/v1/kopek.js" data-client-secret="' in script
     assert page.find(r'data-client-secret="([^"]+)"') in script

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import standardwebhooks
-from sandbox_steps import api, client_secret, open_console, payment_id
+from sandbox_steps import api, client_secret, open_console, payment_id, start_payment
 
 from kopek import keys
 from kopek.webhooks.test_receiver import MAX_MERCHANTS, MAX_PER_MERCHANT, BuiltInReceiver, summary
@@ -109,7 +109,7 @@ async def test_the_shared_sandbox_merchant_can_use_it_anonymously(kopek, visitor
     await visitor.post("/sandbox/receiver")
     merchant_id = kopek.app[keys.SANDBOX_MERCHANT_ID]
     assert len(await aimed_endpoints(kopek, merchant_id)) == 1
-    page = await open_console(visitor)
+    page = await start_payment(visitor)
     canceled = await kopek.client.post(f"/v1/checkout/{payment_id(page)}/cancel",
                                        headers={"Kopek-Client-Secret": client_secret(page)})
     assert canceled.status == 200

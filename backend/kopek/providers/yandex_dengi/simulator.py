@@ -32,14 +32,14 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from yarl import URL
 
 from kopek.providers.sandbox.callbacks import Notice
-from kopek.providers.sandbox.faults import FaultInjector, FaultSettings
+from kopek.providers.sandbox.faults import FaultInjector, FaultSettings, current_workspace, within_workspace
 from kopek.providers.sandbox.magic import FLAKY_FAILURES, Magic, magic_of, processing_delay_s
 from kopek.providers.sandbox.phone import SandboxPhone
 from kopek.providers.sandbox.runtime import SimulatorRuntime
@@ -84,6 +84,9 @@ class Operation:
     settles_at: float = 0.0  # loop time when in_progress ends
     finished_at: str = ""    # the notification's datetime
     currency: str = "RUB"
+    # The sandbox workspace of Kopek's request that made it: the shopper's approval, which comes
+    # from their browser, settles and notifies within it (its faults, no one else's).
+    workspace: str | None = field(default_factory=current_workspace)
 
     def same_request(self, fields: dict[str, str]) -> bool:
         return (fields["amount"], fields["to"], fields["sender"], fields.get("kopek_callback_url", "")) == (
@@ -212,16 +215,21 @@ class Simulator(SimulatorRuntime):
         if operation.state not in AWAITING:
             return pages.finished_page()
         decision = fields.get("decision")
-        if decision == "approve":
-            self._approve(operation)
-        elif decision == "decline":
-            self._finish(operation, OpState.REFUSED, Error.AUTHORIZATION_REJECT)
+        if decision in ("approve", "decline"):
+            with within_workspace(operation.workspace):
+                self._decide(operation, decision)
         else:
             return pages.message_page(400, "Choose Approve or Decline", "The form was sent without a decision.",
                                       "Выберите: подтвердить или отклонить", "Форма отправлена без решения.",
                                       "no-decision")
         back = pages.safe_return_url(fields.get("return", ""))
         return pages.see_other(back) if back else pages.done_page()
+
+    def _decide(self, operation: Operation, decision: str) -> None:
+        if decision == "approve":
+            self._approve(operation)
+        else:
+            self._finish(operation, OpState.REFUSED, Error.AUTHORIZATION_REJECT)
 
     def _approve(self, operation: Operation) -> None:
         if operation.magic is Magic.NEVER_ANSWERS:

@@ -1,6 +1,7 @@
 """Fault injection from the console: set or clear the simulators' faults (latency, 503s,
-duplicate, stale and forged notifications). They are instance-wide simulator settings, so anyone
-on a sandbox server may change them, with the session's CSRF token."""
+duplicate, stale and forged notifications) for the visitor's own workspace: they strike only the
+payments of that workspace (a member's merchant, or what an anonymous visitor started), never
+anyone else's. The operator's KOPEK_SANDBOX_FAULTS strike everyone's, and are shown too."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kopek.web.dashboard.access import DashboardError, Form, public_action
 from kopek.web.dashboard.forms import load_or_refuse
 from kopek.web.dashboard.render import flash, see_other
 from kopek.web.sandbox_console.forms import FaultsForm
+from kopek.web.sandbox_console.workspace import Workspace, claimed_workspace
 
 routes = web.RouteTableDef()
 # (knob, English, Russian), in the order the form shows them.
@@ -32,22 +34,25 @@ KNOBS = (
 @dataclass(frozen=True)
 class FaultsView:
     values: dict[str, str]      # the form's values: the knobs as KOPEK_SANDBOX_FAULTS spells them
-    text: str                   # the same as one KOPEK_SANDBOX_FAULTS value ("" when all are off)
-    injected: dict[str, int]    # how many times each fault struck since start
+    text: str                   # this workspace's, as one KOPEK_SANDBOX_FAULTS value ("" when all are off)
+    operator_text: str          # the operator's KOPEK_SANDBOX_FAULTS, which strike every workspace
+    injected: dict[str, int]    # how many times each fault struck this workspace's payments since start
 
 
-def view(app: web.Application) -> FaultsView:
+def view(app: web.Application, space: Workspace) -> FaultsView:
     injector = app[keys.SANDBOX_FAULTS]
-    text = injector.settings.to_text()
+    text = injector.workspace_settings(space.key).to_text()
     values = dict(item.split("=", 1) for item in text.split(",") if item)
-    return FaultsView(values, text, dict(injector.injected))
+    return FaultsView(values, text, injector.settings.to_text(), injector.injected_in(space.key))
 
 
 @routes.post("/sandbox/faults")
 @public_action
 async def set_faults(request: web.Request, form: Form) -> web.StreamResponse:
     settings = requested_settings(load_or_refuse(FaultsForm(), form))
-    request.app[keys.SANDBOX_FAULTS].replace_settings(settings)
+    space = await claimed_workspace(request)
+    assert space.key is not None, "a claimed workspace has its key"
+    request.app[keys.SANDBOX_FAULTS].set_workspace_settings(space.key, settings)
     if settings == FaultSettings():
         flash(request, "Fault injection is off.", "Внесение сбоев выключено.")
     else:

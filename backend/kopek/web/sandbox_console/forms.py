@@ -15,13 +15,25 @@ from kopek.web.sandbox_console.scenarios import DEFAULT_SCENARIO, DEFAULT_WALLET
 
 CURRENCY = "RUB"
 DEFAULT_AMOUNT_MINOR = 500               # 5.00 RUB
+# More than any wallet accepts is refused by the form (and the page), before any payment is made.
+MAX_AMOUNT_MINOR = max(limits.max_amount for plugin in PLUGINS.values() for limits in plugin.info.limits
+                       if limits.currency == CURRENCY)
 
 
-class ConsoleQuery(Schema):
-    amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR)
+class StartPaymentForm(Schema):
+    """The "Start a test payment" form: the amount, and the magic wallet and outcome to show."""
+
+    amount = MajorAmount(CURRENCY_EXPONENTS[CURRENCY], minimum=1, load_default=DEFAULT_AMOUNT_MINOR,
+                         validate=validate.Range(max=MAX_AMOUNT_MINOR, error="more than any wallet accepts"))
     wallet = fields.String(load_default=DEFAULT_WALLET, validate=validate.OneOf(list(PLUGINS)))
     scenario = fields.String(load_default=DEFAULT_SCENARIO, validate=validate.OneOf(list(ROWS_BY_SCENARIO)))
+
+
+class ConsoleQuery(StartPaymentForm):
+    """The console page: the form's values, and the started payment to show, if any."""
+
     locale = fields.String(validate=validate.OneOf(LOCALES))
+    payment = fields.String(validate=validate.Regexp(r"^pay_[A-Za-z0-9]{1,64}$", error="a payment id, pay_…"))
 
 
 DEFAULT_QUERY: dict[str, Any] = {"amount": DEFAULT_AMOUNT_MINOR, "wallet": DEFAULT_WALLET,

@@ -10,6 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from kopek import keys
+from kopek.errors import NotFound
 from kopek.web.requests import read_query
 from kopek.web.sandbox_console.forms import NoParameters
 from kopek.web.sandbox_console.workspace import LIVEMODE, load_workspace
@@ -41,11 +42,13 @@ async def phone_page(request: web.Request) -> web.Response:
 
 @routes.get("/sandbox/payments/{id}/state.json")
 async def payment_state(request: web.Request) -> web.Response:
-    """The status and the approval link of a payment of the console's merchant; others' are 404."""
+    """The status and the approval link of a payment of the console's workspace; others' are 404."""
     read_query(request, NoParameters())
     space = await load_workspace(request)
     payment = await request.app[keys.PAYMENTS].get_for_merchant(space.merchant.id, LIVEMODE,
                                                                 request.match_info["id"])
+    if not space.owns(payment, request.app[keys.SANDBOX_MERCHANT_ID]):   # another visitor's, on the shared sandbox merchant
+        raise NotFound(f"no such payment: {payment.id}", param="id")
     action = payment.next_action or {}
     response = web.json_response({"id": payment.id, "status": payment.status,
                                   "next_action_type": action.get("type"), "next_action_url": action.get("url")})

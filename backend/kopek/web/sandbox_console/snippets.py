@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kopek.money import Money
 from kopek.web.sandbox_console.workspace import ConsoleKeys
 
+PLACEHOLDER_CLIENT_SECRET = "pay_…_secret_…"   # before the console has started a payment
 VERIFY_PYTHON = '''\
 # pip install standardwebhooks
 import os
