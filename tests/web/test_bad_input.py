@@ -156,18 +156,31 @@ async def test_percent_encoded_surrogates_in_the_url_are_refused(kopek, target):
         assert (await response.json())["error"]["code"] == "invalid_encoding"
 
 
+def _post_head(path: str, headers: list[bytes], body: bytes) -> bytes:
+    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n").encode() + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
 @pytest.mark.parametrize("header", [b"Idempotency-Key: \xed\xa0\x80abc", b"Idempotency-Key: k\xff",
-                                    b"Kopek-Client-Secret: \xed\xa0\x80"])
+                                    b"X-Anything: \xed\xa0\x80", b"Authorization: Bearer sk_test_\xed\xa0\x80"])
 async def test_bad_utf8_in_a_header_is_refused(kopek, header):
+    auth = b"Authorization: Bearer " + kopek.merchant.secret_key.encode()
+    headers = [header] if header.startswith(b"Authorization") else [auth, header]
     body = b'{"amount": 500, "currency": "RUB", "order_id": "H-1"}'
-    auth = kopek.auth()["Authorization"].encode()
-    status, answer = await raw_request(kopek, b"POST /v1/payments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                                       b"Authorization: " + auth + b"\r\n" + header + b"\r\n"
-                                       b"Content-Type: application/json\r\nContent-Length: "
-                                       + str(len(body)).encode() + b"\r\n\r\n" + body)
+    status, answer = await raw_request(kopek, _post_head("/v1/payments", headers, body))
     assert status == 400, answer
     assert b"invalid_encoding" in answer
     assert await listed(kopek, "/v1/payments") == []
+
+
+async def test_bad_utf8_in_the_client_secret_is_refused(kopek):
+    payment = await kopek.create_payment(order_id="H-2")
+    status, answer = await raw_request(kopek, _post_head(
+        f"/v1/checkout/{payment['id']}/cancel", [b"Kopek-Client-Secret: " + payment["client_secret"].encode()
+                                                 + b"\xed\xa0\x80"], b"{}"))
+    assert status == 400 and b"invalid_encoding" in answer, answer
+    got = await (await kopek.client.get(f"/v1/payments/{payment['id']}", headers=kopek.auth())).json()
+    assert got["status"] == "requires_wallet"
 
 
 async def test_a_surrogate_in_a_dashboard_form_never_reaches_the_database(kopek):

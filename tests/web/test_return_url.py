@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SHOP_ORIGIN
 from kopek import keys
 from kopek.store.origins import OriginStore
 
 PHISH = "https://phish.example/login"
+SHOP_ORIGIN = "http://shop.test:8001"   # on the test merchant's list (tests/conftest.py)
 
 
 async def listed(client, path, headers):

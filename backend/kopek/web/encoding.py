@@ -25,7 +25,7 @@ async def utf8_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise InvalidRequest("the query string is not UTF-8", code="invalid_encoding")
     for name, value in request.headers.items():
         if not (_is_text(name) and _is_text(value)):
-            raise InvalidRequest("a header is not UTF-8", code="invalid_encoding")
+            raise InvalidRequest("a header is not UTF-8", param=_printable(name), code="invalid_encoding")
     return await handler(request)
 
 
@@ -35,6 +35,10 @@ def _is_utf8(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("ascii", "replace")
 
 
 def _is_text(text: str) -> bool:
