@@ -28,10 +28,10 @@ def dumps(doc: Any) -> bytes:
 
 
 def loads(body: bytes | str, *, parse_float: Callable[[str], Any] | None = None) -> Any:
-    raw = body.encode("utf-8") if isinstance(body, str) else body
     try:
+        raw = body.encode("utf-8") if isinstance(body, str) else body
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeError:   # bytes that are not UTF-8, or a str holding a lone surrogate
         raise MalformedJson("not UTF-8") from None
     _refuse_deep(raw)
     try:

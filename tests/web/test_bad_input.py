@@ -212,3 +212,12 @@ async def test_event_cursors_beyond_64_bits_are_refused(kopek):
 async def test_page_limits_are_bounded(kopek, path, value):
     response = await kopek.client.get(path, params={"limit": value}, headers=kopek.auth())
     assert_envelope(response.status, await response.json(), "parameter_invalid", "limit")
+
+
+# -- provider callbacks ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wallet", ["eport", "kreditpilot"])
+@pytest.mark.parametrize("body", [DEEP, b'{"amount": ' + b"9" * 5000 + b"}", b'{"status": "\\ud800"}'])
+async def test_a_malformed_json_callback_is_refused_without_a_500(kopek, wallet, body):
+    response = await kopek.client.post(f"/v1/providers/{wallet}/callback", data=body, headers=JSON)
+    assert 400 <= response.status < 500, await response.text()
