@@ -153,7 +153,9 @@ async def test_percent_encoded_surrogates_in_the_url_are_refused(kopek, target):
     response = await kopek.client.get(target, headers=kopek.auth())
     assert response.status == 400, await response.text()
     if response.content_type == "application/json":
-        assert (await response.json())["error"]["code"] == "invalid_encoding"
+        error = (await response.json())["error"]
+        assert error["code"] == "invalid_encoding"
+        assert error.get("param") == (target.partition("?")[2].partition("=")[0] or None)
 
 
 def _post_head(path: str, headers: list[bytes], body: bytes) -> bytes:

@@ -8,7 +8,7 @@ surrogate fails at the database. Bodies are checked where they are parsed (kopek
 
 from __future__ import annotations
 
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes
 
 from aiohttp import web
 
@@ -21,8 +21,11 @@ async def utf8_middleware(request: web.Request, handler: Handler) -> web.StreamR
     url = request.rel_url
     if not _is_utf8(unquote_to_bytes(url.raw_path)):
         raise InvalidRequest("the URL's path is not UTF-8", code="invalid_encoding")
-    if not _is_utf8(unquote_to_bytes(url.raw_query_string)):
-        raise InvalidRequest("the query string is not UTF-8", code="invalid_encoding")
+    for pair in url.raw_query_string.split("&"):
+        name, _, value = pair.partition("=")
+        if not (_is_utf8(unquote_to_bytes(name)) and _is_utf8(unquote_to_bytes(value))):
+            raise InvalidRequest(f"the query parameter {_printable(unquote(name))!r} is not UTF-8",
+                                 param=_printable(unquote(name)), code="invalid_encoding")
     for name, value in request.headers.items():
         if not (_is_text(name) and _is_text(value)):
             raise InvalidRequest("a header is not UTF-8", param=_printable(name), code="invalid_encoding")
@@ -38,7 +41,8 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def _printable(name: str) -> str:
-    return name.encode("utf-8", "replace").decode("ascii", "replace")
+    """A name fit to quote back: any character that is not printable ASCII becomes '?'."""
+    return "".join(c if " " <= c <= "~" else "?" for c in name)[:100]
 
 
 def _is_text(text: str) -> bool:
