@@ -25,7 +25,7 @@ def test_button_create_prints_a_snippet_to_paste(tmp_path):
 
 def test_button_create_json_with_every_option(tmp_path):
     db = tmp_path / "kopek.db"
-    merchant = create_merchant(db, "Static shop")
+    merchant = create_merchant(db, "Static shop", "https://shop.example")
     env = kopek_env({"KOPEK_PUBLIC_BASE_URL": "https://kopek.example/"})
     done = run_cli("button", "create", "--merchant", merchant["id"], "--amount", "100", "--currency", "usd",
                    "--description", "Sticker", "--return-url", "https://shop.example/thanks?x=1#top",

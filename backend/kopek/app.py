@@ -36,6 +36,7 @@ from kopek.web import (
     api, buttons, callbacks, checkout, dashboard, events, hosted, idempotency, live, merchant, openapi, sandbox_console,
     widget,
 )
+from kopek.web.encoding import utf8_middleware
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
 from kopek.web.ratelimit import RateLimiter
 from kopek.web.sandbox_console.workspace import PaymentWorkspaces
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
-                          middlewares=[security_headers_middleware, errors_middleware])
+                          middlewares=[security_headers_middleware, errors_middleware, utf8_middleware])
     app[keys.SETTINGS] = settings
     app[keys.HUB] = LiveHub(settings.ws_queue_max)
     app[keys.PHONE] = SandboxPhone()

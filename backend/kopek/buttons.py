@@ -17,6 +17,7 @@ from kopek import clock
 from kopek.errors import InvalidRequest, NotFound
 from kopek.ids import new_id, random_token
 from kopek.money import Money
+from kopek.payments.return_url import check_return_url
 from kopek.payments.schemas import MAX_AMOUNT_MINOR, Currency, StrictBoolean, StrictInteger
 from kopek.providers.contract import WalletInfo
 from kopek.store.buttons import Button, ButtonStore
@@ -106,6 +107,7 @@ class ButtonService:
 
     async def create(self, merchant_id: str, livemode: bool, data: dict[str, Any]) -> Button:
         allowed = self._check_wallets(data["wallets"], data["amount"], data["currency"])
+        await check_return_url(self.store, merchant_id, data["return_url"])
         now = clock.now_iso()
         if data["expires_in"] is not None:
             expires_at: str | None = clock.iso_in(data["expires_in"])

@@ -47,7 +47,13 @@ async def switch(owner, button_id: str, active: str):
 
 # -- the happy path --------------------------------------------------------------------------
 
+async def allow_origin(owner, origin: str) -> None:
+    await owner.get("/dashboard/settings/origins")
+    assert (await owner.post("/dashboard/settings/origins", {"origin": origin})).status == 200
+
+
 async def test_a_button_made_with_the_form_sells_through_its_snippet(kopek, owner):
+    await allow_origin(owner, "https://shop.example")
     page = await create(owner, return_url="https://shop.example/thanks", expires_in="86400", wallets="webmoney")
     assert page.status == 200 and page.url.path == BASE and "The button was created" in page.text
     [button] = await api_buttons(kopek, owner)
@@ -191,3 +197,9 @@ async def test_a_missing_or_wrong_csrf_token_is_403(kopek, owner, csrf):
         page = await owner.post(path, data, with_csrf=csrf is not None, csrf=csrf)
         assert page.status == 403 and "did not come from your dashboard" in page.text, path
     assert await api_buttons(kopek, owner) == [button]
+
+
+async def test_a_button_whose_return_url_is_off_the_allowed_origins_is_refused(kopek, owner):
+    page = await create(owner, return_url="https://phish.example/thanks")
+    assert page.status == 400 and "allowed origins" in page.text
+    assert await api_buttons(kopek, owner) == []

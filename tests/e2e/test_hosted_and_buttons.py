@@ -47,7 +47,7 @@ def static_site(kopek_server, e2e_dir) -> Iterator[StaticSite]:
     """Two plain files served by `python -m http.server`: the shop has no server code at all."""
     port = free_port()
     origin = f"http://localhost:{port}"
-    merchant = create_merchant(e2e_dir / "kopek.db", "Static zine shop")
+    merchant = create_merchant(e2e_dir / "kopek.db", "Static zine shop", origin)
     done = run_cli("button", "create", "--merchant", merchant["id"], "--amount", "500", "--currency", "RUB",
                    "--description", "Zine PDF", "--return-url", f"{origin}/thanks.html?lang=en#top",
                    "--public-base-url", kopek_server.base_url, "--json", db=e2e_dir / "kopek.db")

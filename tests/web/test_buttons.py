@@ -47,12 +47,12 @@ def assert_html_page(response, status):
 # -- the shop's API ------------------------------------------------------------------------
 
 async def test_create_returns_the_button_with_a_snippet_for_a_static_page(kopek):
-    button = await create_button(kopek, return_url="https://shop.example/thanks?lang=en#top")
+    button = await create_button(kopek, return_url="http://shop.test:8001/thanks?lang=en#top")
     pk = kopek.merchant.publishable_key
     assert button["id"].startswith("btn_") and button["object"] == "button"
     assert (button["amount"], button["currency"], button["description"]) == (500, "RUB", "PDF download")
     assert button["active"] is True and button["expires_at"] is None and button["livemode"] is False
-    assert button["return_url"] == "https://shop.example/thanks?lang=en#top"
+    assert button["return_url"] == "http://shop.test:8001/thanks?lang=en#top"
     assert button["snippet"] == (
         f'<form action="{kopek.base_url}/v1/buttons/{button["id"]}/checkout" method="post">'
         f'<input type="hidden" name="pk" value="{pk}"><button type="submit">Pay 5.00 RUB</button></form>')
@@ -152,7 +152,7 @@ async def test_expires_at_is_stored_in_utc(kopek):
 # -- the shopper's press -------------------------------------------------------------------
 
 async def test_each_press_creates_a_fresh_payment_and_goes_to_its_hosted_page(kopek):
-    button = await create_button(kopek, return_url="https://shop.example/thanks", wallets=["webmoney"])
+    button = await create_button(kopek, return_url="http://shop.test:8001/thanks", wallets=["webmoney"])
     first, second = await press(kopek, button), await press(kopek, button)
     assert first.status == second.status == 303
     assert first.headers["Cache-Control"] == "no-store"
@@ -161,7 +161,7 @@ async def test_each_press_creates_a_fresh_payment_and_goes_to_its_hosted_page(ko
     for payment in (one, two):
         assert payment["order_id"].startswith(button["id"] + "-")
         assert (payment["amount"], payment["currency"], payment["description"]) == (500, "RUB", "PDF download")
-        assert payment["return_url"] == "https://shop.example/thanks"
+        assert payment["return_url"] == "http://shop.test:8001/thanks"
         assert payment["metadata"] == {"button": button["id"]}
         assert payment["status"] == "requires_wallet"
     checkout = await kopek.client.get(f"/v1/checkout/{one['id']}", headers=kopek.checkout_headers(one))

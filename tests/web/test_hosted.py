@@ -101,7 +101,7 @@ async def test_unknown_payment_is_a_404_page(kopek):
 
 
 async def test_a_finished_payment_shows_its_state_without_the_widget(kopek):
-    payment = await kopek.create_payment(order_id="H-4", return_url="https://shop.example/thanks")
+    payment = await kopek.create_payment(order_id="H-4", return_url="http://shop.test:8001/thanks")
     await cancel(kopek, payment)
     response = await kopek.client.get(f"/pay/{payment['id']}")
     html = await response.text()
@@ -115,7 +115,7 @@ async def test_a_finished_payment_shows_its_state_without_the_widget(kopek):
 
 async def test_the_client_secret_never_reaches_a_log_line(kopek, caplog):
     caplog.set_level(logging.INFO)
-    payment = await kopek.create_payment(order_id="H-5", return_url="https://shop.example/done")
+    payment = await kopek.create_payment(order_id="H-5", return_url="http://shop.test:8001/done")
     secret = payment["client_secret"]
     async with kopek.client.session.get(payment["checkout_url"]) as page:  # a client never sends the #fragment
         assert page.status == 200
@@ -134,49 +134,49 @@ async def test_the_client_secret_never_reaches_a_log_line(kopek, caplog):
 # -- back to the shop ----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("return_url", "expected"), [
-    ("https://shop.example/thanks",
-     "https://shop.example/thanks?kopek_payment_id=pay_X&kopek_status=succeeded"),
-    ("https://shop.example/thanks?lang=en&q=a%20b+c",
-     "https://shop.example/thanks?lang=en&q=a%20b+c&kopek_payment_id=pay_X&kopek_status=succeeded"),
-    ("https://shop.example/thanks#top",
-     "https://shop.example/thanks?kopek_payment_id=pay_X&kopek_status=succeeded#top"),
+    ("http://shop.test:8001/thanks",
+     "http://shop.test:8001/thanks?kopek_payment_id=pay_X&kopek_status=succeeded"),
+    ("http://shop.test:8001/thanks?lang=en&q=a%20b+c",
+     "http://shop.test:8001/thanks?lang=en&q=a%20b+c&kopek_payment_id=pay_X&kopek_status=succeeded"),
+    ("http://shop.test:8001/thanks#top",
+     "http://shop.test:8001/thanks?kopek_payment_id=pay_X&kopek_status=succeeded#top"),
     ("http://localhost:3000/o/1?lang=en#top",
      "http://localhost:3000/o/1?lang=en&kopek_payment_id=pay_X&kopek_status=succeeded#top"),
-    ("https://shop.example/t?kopek_status=forged&x=1&kopek_payment_id=pay_other",
-     "https://shop.example/t?x=1&kopek_payment_id=pay_X&kopek_status=succeeded"),
-    ("https://shop.example/t?#a?b=c",
-     "https://shop.example/t?kopek_payment_id=pay_X&kopek_status=succeeded#a?b=c"),
+    ("http://shop.test:8001/t?kopek_status=forged&x=1&kopek_payment_id=pay_other",
+     "http://shop.test:8001/t?x=1&kopek_payment_id=pay_X&kopek_status=succeeded"),
+    ("http://shop.test:8001/t?#a?b=c",
+     "http://shop.test:8001/t?kopek_payment_id=pay_X&kopek_status=succeeded#a?b=c"),
 ])
 def test_return_url_keeps_the_shops_query_and_fragment(return_url, expected):
     assert return_url_for(return_url, "pay_X", "succeeded") == expected
 
 
 async def test_return_route_sends_a_paid_shopper_back_with_id_and_status(kopek):
-    payment = await kopek.create_payment(order_id="H-6", return_url="https://shop.example/orders/6?lang=en#top")
+    payment = await kopek.create_payment(order_id="H-6", return_url="http://shop.test:8001/orders/6?lang=en#top")
     await pay(kopek, payment)
     response = await kopek.client.get(f"/pay/{payment['id']}/return", allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"] == (
-        f"https://shop.example/orders/6?lang=en&kopek_payment_id={payment['id']}&kopek_status=succeeded#top")
+        f"http://shop.test:8001/orders/6?lang=en&kopek_payment_id={payment['id']}&kopek_status=succeeded#top")
     assert payment["client_secret"] not in response.headers["Location"]
 
 
 @pytest.mark.parametrize(("return_url", "query"), [
-    ("https://shop.example/r", "?kopek_payment_id={id}&kopek_status=canceled"),
-    ("https://shop.example/r?a=1", "?a=1&kopek_payment_id={id}&kopek_status=canceled"),
-    ("https://shop.example/r#f", "?kopek_payment_id={id}&kopek_status=canceled#f"),
-    ("https://shop.example/r?a=1#f", "?a=1&kopek_payment_id={id}&kopek_status=canceled#f"),
+    ("http://shop.test:8001/r", "?kopek_payment_id={id}&kopek_status=canceled"),
+    ("http://shop.test:8001/r?a=1", "?a=1&kopek_payment_id={id}&kopek_status=canceled"),
+    ("http://shop.test:8001/r#f", "?kopek_payment_id={id}&kopek_status=canceled#f"),
+    ("http://shop.test:8001/r?a=1#f", "?a=1&kopek_payment_id={id}&kopek_status=canceled#f"),
 ])
 async def test_return_route_builds_the_url_for_every_shape(kopek, return_url, query):
     payment = await kopek.create_payment(order_id="H-7", return_url=return_url)
     await cancel(kopek, payment)
     response = await kopek.client.get(f"/pay/{payment['id']}/return", allow_redirects=False)
     assert response.status == 303
-    assert response.headers["Location"] == "https://shop.example/r" + query.format(id=payment["id"])
+    assert response.headers["Location"] == "http://shop.test:8001/r" + query.format(id=payment["id"])
 
 
 async def test_return_route_refuses_a_payment_that_is_not_finished(kopek):
-    payment = await kopek.create_payment(order_id="H-8", return_url="https://shop.example/r")
+    payment = await kopek.create_payment(order_id="H-8", return_url="http://shop.test:8001/r")
     await attempt(kopek, payment, SUCCEEDS)  # now requires_confirmation
     response = await kopek.client.get(f"/pay/{payment['id']}/return", allow_redirects=False)
     html = await response.text()

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from kopek import strict_json
 from kopek.ids import new_id
 from kopek.store.records import Merchant
 from kopek.webhooks.guard import refusal
@@ -85,8 +86,8 @@ def _read_verdict(status: int, answer: bytes, default: bool) -> Verdict:
     if not 200 <= status < 300 or len(answer) > MAX_ANSWER_BYTES:
         return Verdict(default, reason="error")
     try:
-        data = json.loads(answer)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = strict_json.loads(answer)
+    except ValueError:
         return Verdict(default, reason="garbage")
     if not isinstance(data, dict) or not isinstance(data.get("allow"), bool):
         return Verdict(default, reason="garbage")

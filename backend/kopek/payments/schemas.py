@@ -11,6 +11,7 @@ from kopek.payments.states import STATUSES
 
 MAX_AMOUNT_MINOR = 10**12
 MAX_METADATA_KEYS = 20
+MAX_SEQ = 2**63 - 1   # SQLite's INTEGER: a larger cursor could name no event
 
 
 class StrictInteger(fields.Integer):
@@ -73,7 +74,8 @@ class PaymentListQuerySchema(Schema):
 
 
 class EventsQuerySchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEQ),
+                           metadata={"description": "The last seq seen; events after it are returned."})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

@@ -16,6 +16,7 @@ from kopek.ledger.plans import refuse_if_fee_exceeds
 from kopek.live.hub import LiveHub
 from kopek.payments import states
 from kopek.payments.locks import KeyedLocks
+from kopek.payments.return_url import check_return_url
 from kopek.payments.views import payment_object, payment_snapshot
 from kopek.providers.contract import WalletInfo
 from kopek.settings import Settings
@@ -77,6 +78,7 @@ class PaymentService:
     # -- shop server use cases --------------------------------------------------------
 
     async def create(self, *, merchant_id: str, livemode: bool, data: dict[str, Any]) -> Payment:
+        await check_return_url(self.store, merchant_id, data["return_url"])
         disabled = await self.store.disabled_wallets(merchant_id)
         allowed = self._check_wallets(data["wallets"], data["amount"], data["currency"], disabled)
         await refuse_if_fee_exceeds(self.store, merchant_id, self._payable_wallets(allowed, disabled, data),

@@ -19,6 +19,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from kopek import strict_json
+
 MAX_STATEMENT_BYTES = 16 * 1024 * 1024
 MAX_LINES = 200_000
 TYPES = ("payment", "refund")
@@ -113,7 +115,7 @@ def _csv(header: list[str], delimiter: str, money: Callable[[int, Any], int]) ->
 
 def _eport(text: str) -> list[StatementLine]:
     try:
-        doc = json.loads(text)
+        doc = strict_json.loads(text)
     except ValueError:
         raise MalformedStatement("the statement is not valid JSON") from None
     operations = doc.get("operations") if isinstance(doc, dict) else None

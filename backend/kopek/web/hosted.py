@@ -13,6 +13,7 @@ from aiohttp import web
 
 from kopek import keys
 from kopek.money import Money
+from kopek.payments.return_url import on_allowed_origin
 from kopek.payments.states import TERMINAL
 from kopek.store.records import Payment
 from kopek.web.csp import page_csp
@@ -63,14 +64,21 @@ async def hosted_page(request: web.Request) -> web.Response:
 @html_errors
 async def return_to_shop(request: web.Request) -> web.Response:
     """Where the page sends a shopper once the payment is over: 303 to the shop's return_url.
-    A payment not finished yet, or one without a return_url, shows its state instead."""
+    A payment not finished yet, or one whose return_url is missing or no longer on the merchant's
+    allowed origins, shows its state instead."""
     payment = await _payment(request)
     if payment.status not in TERMINAL:
         return render_page(request, "hosted.html", await _page_context(request, payment, "pending"), status=409)
-    if not payment.return_url or urlsplit(payment.return_url).scheme not in ("http", "https"):
+    if not await _may_return(request, payment):
         return render_page(request, "hosted.html", await _page_context(request, payment, "final"))
     location = return_url_for(payment.return_url, payment.id, payment.status)
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+async def _may_return(request: web.Request, payment: Payment) -> bool:
+    if not payment.return_url:
+        return False
+    return on_allowed_origin(payment.return_url, await request.app[keys.STORE].merchant_origins(payment.merchant_id))
 
 
 async def _payment(request: web.Request) -> Payment:
@@ -90,7 +98,7 @@ async def _page_context(request: web.Request, payment: Payment, view: str) -> di
     ru = page_locale(request) == "ru"
     return {
         "view": view, "payment": payment, "merchant_name": merchant.name if merchant else "",
-        "amount_display": amount, "has_return": bool(payment.return_url),
+        "amount_display": amount, "has_return": await _may_return(request, payment),
         "state_heading": heading_ru if ru else heading_en,
         "state_text": (text_ru if ru else text_en).format(amount=amount),
     }

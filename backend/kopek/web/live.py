@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from kopek import keys
+from kopek import keys, strict_json
 from kopek.errors import KopekError
 from kopek.live.hub import Subscription
 from kopek.payments.views import event_object
@@ -56,8 +55,8 @@ async def _first_message(ws: web.WebSocketResponse) -> dict[str, Any] | None:
         await ws.close()
         return None
     try:
-        hello = json.loads(message.data)
-    except json.JSONDecodeError:
+        hello = strict_json.loads(message.data)
+    except ValueError:
         hello = None
     if not isinstance(hello, dict) or hello.get("type") != "auth":
         await _close(ws, CLOSE_BAD_REQUEST, {"type": "error", "code": "auth_expected"})

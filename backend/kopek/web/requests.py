@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from kopek import keys
+from kopek import keys, strict_json
 from kopek.errors import AuthenticationFailed, InvalidRequest, RateLimited, ValidationFailed
 from kopek.ids import hash_secret
 from kopek.store.records import ApiKey
@@ -22,9 +21,9 @@ async def read_json(request: web.Request, schema: Schema) -> dict[str, Any]:
                              code="unsupported_media_type")
     raw = await request.read()
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from exc
+        body = strict_json.loads(raw) if raw.strip() else {}
+    except strict_json.MalformedJson as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object", code="invalid_json")
     return load(schema, body)

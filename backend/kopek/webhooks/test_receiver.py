@@ -10,13 +10,12 @@ here is logged, so no secret or body can reach a log.
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-from kopek import clock
+from kopek import clock, strict_json
 from kopek.store.webhooks import WebhookEndpoint
 from kopek.webhooks import signing
 
@@ -58,7 +57,7 @@ def signature_valid(secrets: Iterable[str], headers: Mapping[str, str], body: by
 def summary(body: bytes) -> tuple[str | None, str | None]:
     """(event type, payment id) as the body claims them; None where it does not say."""
     try:
-        event = json.loads(body)
+        event = strict_json.loads(body)
         found = event.get("data", {}).get("object", {})
         payment_id = found.get("id") if found.get("object") == "payment" else found.get("payment")
         return _text(event.get("type")), _text(payment_id)

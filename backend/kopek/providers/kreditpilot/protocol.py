@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from kopek.providers import mapping, strict_json
+from kopek import strict_json
+from kopek.providers import mapping
 from kopek.providers.contract import BadSignature, Outcome, ProviderError
 from kopek.providers.mapping import Mapped, Refused
 

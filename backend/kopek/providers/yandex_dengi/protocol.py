@@ -46,7 +46,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,6 +53,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlencode
 
+from kopek import strict_json
 from kopek.money import Money
 from kopek.providers import mapping
 from kopek.providers.contract import BadSignature, Outcome, ProviderError
@@ -172,8 +172,8 @@ def parse_answer(body: bytes) -> Answer:
     if len(body) > MAX_BODY_BYTES:
         raise ProviderError(f"Yandex.Dengi answered more than {MAX_BODY_BYTES} bytes")
     try:
-        data = json.loads(body.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError):
+        data = strict_json.loads(body, parse_float=Decimal)
+    except ValueError:
         raise ProviderError("Yandex.Dengi answered something that is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("status"), str):
         raise ProviderError("Yandex.Dengi answered JSON without a status")

@@ -10,12 +10,12 @@ request it could not take; 401 without a valid token.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from kopek import strict_json
 from kopek.providers.contract import ProviderError, RefundOutcome, RefundResult
 from kopek.providers.http import post
 from kopek.providers.sandbox.refunds import RefundBook, RefundConflict
@@ -36,7 +36,7 @@ async def refund(http: aiohttp.ClientSession, base_url: str, creds: protocol.Cre
     if status != 200:
         raise ProviderError(f"Yandex.Dengi {ENDPOINT} answered HTTP {status}")
     try:
-        answer = json.loads(body)
+        answer = strict_json.loads(body)
     except ValueError:
         raise ProviderError(f"Yandex.Dengi {ENDPOINT} answered something that is not JSON") from None
     if not isinstance(answer, dict) or not isinstance(answer.get("refund_id"), str) \
