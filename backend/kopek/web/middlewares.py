@@ -43,6 +43,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         if exc.status < 400:
             raise
         response = error_response(_from_http_exception(exc), request_id)
+        if "Allow" in exc.headers:  # a 405 says which methods the route serves (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
     except Exception:
         log.exception("unexpected error in %s %s [%s]", request.method, request.path, request_id)
         response = error_response(_internal(), request_id)
