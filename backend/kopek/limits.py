@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict, deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterable
 
 from kopek.errors import RateLimited
 
@@ -84,17 +84,21 @@ class Limits:
         return len(self._recent(f"{rule.name}:{key}", self._clock(), rule.window_s))
 
     async def admit(self, rule: Backoff, *keys: str) -> Ticket:
+        return await self.admit_each([(rule, key) for key in keys])
+
+    async def admit_each(self, checks: Iterable[tuple[Backoff, str]]) -> Ticket:
+        """One guess checked against several throttles at once: refused if any of them says wait."""
         now = self._clock()
+        named = [(rule, f"{rule.name}:{key}") for rule, key in checks]
         wait_s = 0.0
-        names = [f"{rule.name}:{key}" for key in keys]
-        for name in names:
+        for rule, name in named:
             failures = self._recent(name, now, rule.window_s)
             if failures:
                 wait_s = max(wait_s, failures[-1] + rule.delay_after(len(failures)) - now)
         if wait_s > 0:
-            raise _refusal(rule.message, wait_s)
+            raise _refusal(named[0][0].message, wait_s)
         ticket = Ticket()
-        for name in names:
+        for _, name in named:
             self._events[name].append(now)
             ticket.entries.append((name, now))
         return ticket

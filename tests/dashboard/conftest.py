@@ -86,9 +86,11 @@ async def visitors(kopek: Any) -> AsyncIterator[Any]:
     """Makes visitors for the `kopek` server; each has its own cookie jar."""
     sessions: list[aiohttp.ClientSession] = []
 
-    def make() -> Visitor:
+    def make(address: str | None = None) -> Visitor:
+        """`address` is the visitor's own, e.g. 127.0.0.2 (Linux answers the whole of 127/8)."""
         jar = aiohttp.CookieJar(unsafe=True, treat_as_secure_origin=[kopek.base_url])
-        http = aiohttp.ClientSession(cookie_jar=jar)
+        connector = aiohttp.TCPConnector(local_addr=(address, 0)) if address else None
+        http = aiohttp.ClientSession(cookie_jar=jar, connector=connector)
         sessions.append(http)
         return Visitor(http, kopek.base_url)
 

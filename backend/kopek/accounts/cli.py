@@ -8,6 +8,7 @@ from typing import Any
 
 from kopek.accounts.service import ROLES, AccountError, Accounts, LoginThrottle
 from kopek.ids import random_token
+from kopek.limits import Limits
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
 
@@ -23,8 +24,8 @@ def add_commands(commands: Any) -> None:
 
 
 def accounts_for(store: SqliteStore, settings: Settings) -> Accounts:
-    return Accounts(store, LoginThrottle(settings.login_failures_per_email, settings.login_failures_per_ip,
-                                         settings.login_failure_window_s))
+    return Accounts(store, LoginThrottle(Limits(), settings.login_failures_per_email,
+                                         settings.login_failures_per_ip, settings.login_failure_window_s))
 
 
 async def create_user(store: SqliteStore, settings: Settings, args: argparse.Namespace) -> int:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from kopek import clock
 from kopek.accounts.passwords import hash_password, verify_password
+from kopek.errors import RateLimited
 from kopek.ids import hash_secret, new_id, random_token
+from kopek.limits import Backoff, Limits, Ticket
 from kopek.merchants import NewMerchant, create_merchant, fresh_keys
 from kopek.store.accounts import AccountStore, EmailTaken, Invite, Membership, User
 from kopek.store.sqlite import SqliteStore
-from kopek.web.ratelimit import RateLimiter
 
 ROLES = ("owner", "viewer")
 INVITE_TTL_S = 7 * 24 * 3600
@@ -36,24 +37,29 @@ class NewInvite:
 
 
 class LoginThrottle:
-    """Failed logins per email and per client IP, each in a fixed window."""
+    """Failed logins per (email, address) and per address, with growing delays (kopek.limits).
 
-    def __init__(self, per_email: int, per_ip: int, window_s: float) -> None:
-        self._by_email = RateLimiter(per_email, window_s)
-        self._by_ip = RateLimiter(per_ip, window_s)
+    A try counts as a failure before the password is checked, so concurrent tries cannot all slip
+    under the limit; a right password takes its try back. The owner, trying from their own address,
+    is not slowed by failures that others made from theirs."""
 
-    def check(self, email: str, ip: str) -> None:
-        for limiter, key in ((self._by_email, email), (self._by_ip, ip)):
-            if limiter.blocked(key):
-                wait = limiter.retry_after_s(key)
-                raise AccountError("login_throttled",
-                                   f"Too many failed logins. Try again in {wait} s.",
-                                   f"Слишком много неудачных попыток входа. Повторите через {wait} с.",
-                                   status=429, retry_after_s=wait)
+    def __init__(self, limits: Limits, per_email: int, per_ip: int, window_s: float) -> None:
+        self._limits = limits
+        self._per_account = Backoff("login_per_account", free=per_email, window_s=window_s, delay_s=30,
+                                    delay_s_max=window_s)
+        self._per_ip = Backoff("login_per_ip", free=per_ip, window_s=window_s, delay_s=30, delay_s_max=window_s)
 
-    def failed(self, email: str, ip: str) -> None:
-        self._by_email.hit(email)
-        self._by_ip.hit(ip)
+    async def admit(self, email: str, ip: str) -> Ticket:
+        try:
+            return await self._limits.admit_each(((self._per_account, f"{email}|{ip}"), (self._per_ip, ip)))
+        except RateLimited as exc:
+            wait = exc.extra["retry_after_s"]
+            raise AccountError("login_throttled", f"Too many failed logins. Try again in {wait} s.",
+                               f"Слишком много неудачных попыток входа. Повторите через {wait} с.",
+                               status=429, retry_after_s=wait) from exc
+
+    async def succeeded(self, ticket: Ticket) -> None:
+        await self._limits.forgive(ticket)
 
 
 class Accounts:
@@ -99,12 +105,12 @@ class Accounts:
         return await self._create(email, await hash_password(password), merchant_id, role)
 
     async def log_in(self, email: str, password: str, ip: str) -> Membership:
-        self.throttle.check(email, ip)
+        ticket = await self.throttle.admit(email, ip)
         user = await self._store.user_by_email(email)
         if not await verify_password(user.password_hash if user else None, password) or user is None:
-            self.throttle.failed(email, ip)
             raise AccountError("login_failed", "Wrong email or password.", "Неверный email или пароль.",
                                status=401)
+        await self.throttle.succeeded(ticket)
         membership = await self._store.first_membership(user.id)
         if membership is None:
             raise AccountError("no_merchant", "This account belongs to no shop.",

@@ -38,7 +38,7 @@ def setup(app: web.Application) -> None:
 async def _accounts(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.SETTINGS]
     app[keys.ACCOUNTS] = Accounts(app[keys.STORE], LoginThrottle(
-        config.login_failures_per_email, config.login_failures_per_ip, config.login_failure_window_s))
+        app[keys.LIMITS], config.login_failures_per_email, config.login_failures_per_ip, config.login_failure_window_s))
     key = await app[keys.STORE].instance_secret("dashboard_form_key", lambda: secrets.token_hex(32))
     app[keys.VISITOR_TOKENS] = VisitorTokens(bytes.fromhex(key))
     yield
