@@ -38,7 +38,6 @@ from kopek.web import (
 )
 from kopek.web.encoding import utf8_middleware
 from kopek.web.middlewares import errors_middleware, security_headers_middleware
-from kopek.web.ratelimit import RateLimiter
 from kopek.web.sandbox_console.workspace import PaymentWorkspaces
 from kopek.webhooks import wiring as webhooks
 from kopek.webhooks.transport import webhook_session
@@ -53,7 +52,6 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.HUB] = LiveHub(settings.ws_queue_max)
     app[keys.PHONE] = SandboxPhone()
     app[keys.SANDBOX_FAULTS] = FaultInjector(FaultSettings.parse(settings.sandbox_faults))
-    app[keys.AUTH_FAILURES] = RateLimiter(limit=20, window_s=60)
     app[keys.LIMITS] = Limits()
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])

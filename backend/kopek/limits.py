@@ -88,8 +88,20 @@ class Limits:
 
     async def admit_each(self, checks: Iterable[tuple[Backoff, str]]) -> Ticket:
         """One guess checked against several throttles at once: refused if any of them says wait."""
-        now = self._clock()
         named = [(rule, f"{rule.name}:{key}") for rule, key in checks]
+        now = self._clock()
+        self._refuse_if_waiting(named, now)
+        ticket = Ticket()
+        for _, name in named:
+            self._events[name].append(now)
+            ticket.entries.append((name, now))
+        return ticket
+
+    async def check(self, rule: Backoff, key: str) -> None:
+        """Refuses, as `admit` would, while `key` must wait; counts nothing."""
+        self._refuse_if_waiting([(rule, f"{rule.name}:{key}")], self._clock())
+
+    def _refuse_if_waiting(self, named: list[tuple[Backoff, str]], now: float) -> None:
         wait_s = 0.0
         for rule, name in named:
             failures = self._recent(name, now, rule.window_s)
@@ -97,11 +109,6 @@ class Limits:
                 wait_s = max(wait_s, failures[-1] + rule.delay_after(len(failures)) - now)
         if wait_s > 0:
             raise _refusal(named[0][0].message, wait_s)
-        ticket = Ticket()
-        for _, name in named:
-            self._events[name].append(now)
-            ticket.entries.append((name, now))
-        return ticket
 
     async def forgive(self, ticket: Ticket) -> None:
         for name, at in ticket.entries:

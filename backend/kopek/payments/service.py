@@ -164,10 +164,13 @@ class PaymentService:
 
     # -- checkout authorisation -------------------------------------------------------
 
-    async def for_client_secret(self, payment_id: str, client_secret: str | None) -> Payment:
+    def check_client_secret(self, payment_id: str, client_secret: str | None) -> None:
         if not client_secret or not check_client_secret(self.instance_key, payment_id, client_secret):
             raise AuthenticationFailed("invalid client secret for this payment",
                                        code="invalid_client_secret")
+
+    async def for_client_secret(self, payment_id: str) -> Payment:
+        """The payment whose client secret `check_client_secret` accepted."""
         payment = await self.store.get_payment(payment_id)
         if payment is None:
             raise NotFound(f"no such payment: {payment_id}")

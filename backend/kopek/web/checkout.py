@@ -8,31 +8,29 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from kopek import keys
-from kopek.errors import AuthenticationFailed, InvalidRequest, KopekError, RateLimited
+from kopek.errors import InvalidRequest, KopekError
 from kopek.merchants import normalize_origin
 from kopek.payments.schemas import AttemptCreateSchema, ConfirmSchema, EmptySchema, EventsQuerySchema
 from kopek.payments.views import checkout_view, event_object
 from kopek.store.records import Payment
 from kopek.web.api import wallet_object
 from kopek.web.csp import frame_csp
-from kopek.web.requests import client_ip, client_secret, read_json, read_query
+from kopek.web.requests import admit_client_secret_guess, client_secret, read_json, read_query
 
 routes = web.RouteTableDef()
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,255}$")
 
 
 async def checkout_payment(request: web.Request, secret: str | None = None) -> Payment:
-    limiter = request.app[keys.AUTH_FAILURES]
-    ip = client_ip(request)
-    if limiter.blocked(ip):
-        raise RateLimited("too many invalid client secrets; wait and retry",
-                          extra={"retry_after_s": limiter.retry_after_s(ip)})
-    try:
-        return await request.app[keys.PAYMENTS].for_client_secret(
-            request.match_info["id"], secret if secret is not None else client_secret(request))
-    except AuthenticationFailed:
-        limiter.hit(ip)
-        raise
+    """The payment its client secret opens. A wrong secret counts against the payment and the address;
+    the secret is checked (an HMAC, no await) between counting and forgiving, so concurrent guesses
+    cannot slip under the limit and right secrets never count."""
+    payment_id = request.match_info["id"]
+    service = request.app[keys.PAYMENTS]
+    ticket = await admit_client_secret_guess(request, payment_id)
+    service.check_client_secret(payment_id, secret if secret is not None else client_secret(request))
+    await request.app[keys.LIMITS].forgive(ticket)
+    return await service.for_client_secret(payment_id)
 
 
 async def checkout_state(request: web.Request, payment: Payment) -> dict[str, object]:

@@ -8,8 +8,9 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 
 from kopek import keys, strict_json
-from kopek.errors import AuthenticationFailed, InvalidRequest, RateLimited, ValidationFailed
+from kopek.errors import AuthenticationFailed, InvalidRequest, ValidationFailed
 from kopek.ids import hash_secret
+from kopek.limits import Backoff, Ticket
 from kopek.store.records import ApiKey
 
 CLIENT_SECRET_HEADER = "Kopek-Client-Secret"
@@ -45,27 +46,43 @@ def client_ip(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+# Wrong secret keys and wrong client secrets are throttled apart, each keyed by what it guards, so
+# neither kind of failure slows the other kind of credential (kopek.limits: counted before the check).
+API_KEY_GUESSES = Backoff("api_key_guesses", free=20, window_s=60, delay_s=1, delay_s_max=60,
+                          message="too many requests with invalid keys; wait and retry")
+CLIENT_SECRET_GUESSES_PER_PAYMENT = Backoff("client_secret_per_payment", free=5, window_s=600, delay_s=2,
+                                            delay_s_max=300, message="too many invalid client secrets; wait and retry")
+CLIENT_SECRET_GUESSES_PER_IP = Backoff("client_secret_per_ip", free=20, window_s=600, delay_s=1,
+                                       delay_s_max=300, message="too many invalid client secrets; wait and retry")
+
+
 async def authenticate(request: web.Request) -> ApiKey:
-    """A secret key in `Authorization: Bearer sk_...`, of this server's mode."""
-    limiter = request.app[keys.AUTH_FAILURES]
-    ip = client_ip(request)
-    if limiter.blocked(ip):
-        raise RateLimited("too many requests with invalid keys; wait and retry",
-                          extra={"retry_after_s": limiter.retry_after_s(ip)})
+    """A secret key in `Authorization: Bearer sk_...`, of this server's mode.
+
+    A wrong key counts once it is found wrong. Concurrent guesses are all looked up, but each is
+    answered in turn after its lookup, and a right key is answered 429 too while the address must
+    wait, so the answers tell a guesser no more than the limit allows."""
+    limits, ip = request.app[keys.LIMITS], client_ip(request)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.startswith(("sk_test_", "sk_live_")):
-        limiter.hit(ip)
-        raise AuthenticationFailed("send your secret key as 'Authorization: Bearer sk_...'")
-    api_key = await request.app[keys.STORE].find_api_key(hash_secret(token.strip()))
-    if api_key is None or api_key.kind != "secret":
-        limiter.hit(ip)
-        raise AuthenticationFailed("invalid API key")
+    well_formed = scheme.lower() == "bearer" and token.startswith(("sk_test_", "sk_live_"))
+    found = await request.app[keys.STORE].find_api_key(hash_secret(token.strip())) if well_formed else None
+    if found is None or found.kind != "secret":
+        await limits.admit(API_KEY_GUESSES, ip)
+        raise AuthenticationFailed("invalid API key" if well_formed else
+                                   "send your secret key as 'Authorization: Bearer sk_...'")
+    await limits.check(API_KEY_GUESSES, ip)
     live_server = not request.app[keys.SETTINGS].sandbox
-    if api_key.livemode != live_server:
+    if found.livemode != live_server:
         raise AuthenticationFailed(
-            f"{'live' if api_key.livemode else 'test'} keys do not work on a "
+            f"{'live' if found.livemode else 'test'} keys do not work on a "
             f"{'live' if live_server else 'sandbox'} server", code="key_mode_mismatch")
-    return api_key
+    return found
+
+
+async def admit_client_secret_guess(request: web.Request, payment_id: str) -> Ticket:
+    ip = client_ip(request)
+    return await request.app[keys.LIMITS].admit_each(
+        ((CLIENT_SECRET_GUESSES_PER_PAYMENT, f"{payment_id}|{ip}"), (CLIENT_SECRET_GUESSES_PER_IP, ip)))
 
 
 def client_secret(request: web.Request) -> str | None:
