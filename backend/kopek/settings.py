@@ -41,6 +41,10 @@ class Settings:
     expiry_sweep_interval_s: float = 1.0
     ws_heartbeat_s: float = 20.0
     ws_queue_max: int = 100
+    # Live status sockets open at once: per payment, per client address, and in all (over: close 1013).
+    ws_per_payment_max: int = 10
+    ws_per_ip_max: int = 50
+    ws_total_max: int = 10_000
     provider_timeout_s: float = 10.0
     code_resend_cooldown_s: float = 30.0
     check_timeout_s: float = 3.0      # the shop's pre-check answers within this, or its default decides
@@ -155,6 +159,9 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "BUTTON_CHECKOUTS_PER_BUTTON_PER_MIN": ("button_checkouts_per_button_per_min", int),
         "PROVIDER_SETTLEMENT_INTERVAL_S": ("provider_settlement_interval_s", float),
         "SESSION_TTL_S": ("session_ttl_s", int),
+        "WS_PER_PAYMENT_MAX": ("ws_per_payment_max", int),
+        "WS_PER_IP_MAX": ("ws_per_ip_max", int),
+        "WS_TOTAL_MAX": ("ws_total_max", int),
         "LOGIN_FAILURES_PER_EMAIL": ("login_failures_per_email", int),
         "LOGIN_FAILURES_PER_IP": ("login_failures_per_ip", int),
         "LOGIN_FAILURE_WINDOW_S": ("login_failure_window_s", float),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from kopek import keys
 from support import SUCCEEDS, attempt, confirm
 
 
@@ -81,3 +82,33 @@ async def test_a_secret_in_the_url_is_ignored(kopek):
     ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live?client_secret={payment['client_secret']}")
     await ws.send_json({"type": "auth", "client_secret": "", "after": 0})
     assert (await ws.receive_json(timeout=5))["code"] == "invalid_client_secret"
+
+
+async def test_sockets_for_one_payment_are_capped(kopek):
+    cap = kopek.app[keys.SETTINGS].ws_per_payment_max
+    payment = await kopek.create_payment(order_id="LV-CAP")
+    sockets = [await open_live(kopek, payment) for _ in range(cap + 5)]
+    refused = []
+    for ws in sockets[cap:]:
+        message = await ws.receive_json(timeout=5)
+        closing = await ws.receive(timeout=5)
+        refused.append((message["code"], closing.type, closing.data))
+    assert refused == [("too_many_connections", aiohttp.WSMsgType.CLOSE, 1013)] * 5
+    first = sockets[0]
+    assert (await first.receive_json(timeout=5))["seq"] == 1, "the sockets under the cap stay open and stream"
+    for ws in sockets:
+        await ws.close()
+    again = await open_live(kopek, payment)
+    assert (await again.receive_json(timeout=5))["seq"] == 1, "closed sockets free their places"
+    await again.close()
+
+
+async def test_sockets_from_one_address_are_capped_before_they_authenticate(kopek):
+    cap = kopek.app[keys.SETTINGS].ws_per_ip_max
+    payment = await kopek.create_payment(order_id="LV-IP")
+    idle = [await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live") for _ in range(cap)]
+    extra = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live")
+    assert (await extra.receive_json(timeout=5))["code"] == "too_many_connections"
+    assert (await extra.receive(timeout=5)).data == 1013
+    for ws in idle:
+        await ws.close()

@@ -13,15 +13,19 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from kopek import keys, strict_json
-from kopek.errors import KopekError
+from kopek.errors import KopekError, RateLimited
+from kopek.limits import Cap, Limits
 from kopek.live.hub import Subscription
 from kopek.payments.views import event_object
 from kopek.store.records import Event, Payment
 from kopek.web.checkout import checkout_payment
+from kopek.web.requests import client_ip
 
 routes = web.RouteTableDef()
 AUTH_TIMEOUT_S = 5.0
 CLOSE_UNAUTHORIZED = 4401
+# Over a cap: the standard "try again later"; the widget polls meanwhile and reconnects with backoff.
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_TOO_SLOW = 4008
 CLOSE_BAD_REQUEST = 4400
 
@@ -31,18 +35,33 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     settings = request.app[keys.SETTINGS]
     ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat_s, max_msg_size=4096)
     await ws.prepare(request)
+    limits = request.app[keys.LIMITS]
+    try:
+        async with limits.occupy(Cap("sockets_total", settings.ws_total_max, "the server is full"), "all"), \
+                limits.occupy(Cap("sockets_per_ip", settings.ws_per_ip_max, "too many live connections from your "
+                                  "address"), client_ip(request)):
+            await _authorised_stream(request, ws, limits)
+    except RateLimited as exc:
+        if not ws.closed:
+            await _close(ws, CLOSE_TRY_AGAIN_LATER, {"type": "error", "code": exc.code, "message": exc.message})
+    return ws
+
+
+async def _authorised_stream(request: web.Request, ws: web.WebSocketResponse, limits: Limits) -> None:
     hello = await _first_message(ws)
     if hello is None:
-        return ws
+        return
     try:
         payment = await checkout_payment(request, str(hello.get("client_secret", "")))
     except KopekError as exc:
         await _close(ws, CLOSE_UNAUTHORIZED, {"type": "error", "code": exc.code, "message": exc.message})
-        return ws
+        return
     after = hello.get("after", 0)
     after = after if isinstance(after, int) and not isinstance(after, bool) and after >= 0 else 0
-    await _stream(request, ws, payment, after)
-    return ws
+    per_payment = request.app[keys.SETTINGS].ws_per_payment_max
+    async with limits.occupy(Cap("sockets_per_payment", per_payment, "too many live connections for this "
+                                 "payment"), payment.id):
+        await _stream(request, ws, payment, after)
 
 
 async def _first_message(ws: web.WebSocketResponse) -> dict[str, Any] | None:
