@@ -106,7 +106,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         precheck = PreCheck(shop_http, bytes.fromhex(instance_key), settings.check_timeout_s)
         app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)
         app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
-        app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER])
+        app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER], app[keys.LIMITS])
         if settings.sandbox:
             app[keys.SANDBOX_MERCHANT_ID] = (await ensure_sandbox_merchant(store, settings)).merchant.id
         yield

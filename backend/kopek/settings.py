@@ -45,6 +45,8 @@ class Settings:
     ws_per_payment_max: int = 10
     ws_per_ip_max: int = 50
     ws_total_max: int = 10_000
+    # Provider callbacks accepted per second from one address (a real provider stays far below).
+    callbacks_per_source_per_s: int = 200
     provider_timeout_s: float = 10.0
     code_resend_cooldown_s: float = 30.0
     check_timeout_s: float = 3.0      # the shop's pre-check answers within this, or its default decides
@@ -162,6 +164,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "WS_PER_PAYMENT_MAX": ("ws_per_payment_max", int),
         "WS_PER_IP_MAX": ("ws_per_ip_max", int),
         "WS_TOTAL_MAX": ("ws_total_max", int),
+        "CALLBACKS_PER_SOURCE_PER_S": ("callbacks_per_source_per_s", int),
         "LOGIN_FAILURES_PER_EMAIL": ("login_failures_per_email", int),
         "LOGIN_FAILURES_PER_IP": ("login_failures_per_ip", int),
         "LOGIN_FAILURE_WINDOW_S": ("login_failure_window_s", float),

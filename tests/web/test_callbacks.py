@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from urllib.parse import urlencode
 
@@ -158,3 +159,34 @@ async def test_a_success_for_an_attempt_that_already_ended_is_flagged_not_applie
     assert late.status == 200
     assert await status_of(kopek, payment) == "requires_wallet"
     assert (await kopek.app[keys.STORE].get_attempt(attempt_row.id)).needs_review == "paid_after_failure"
+
+
+async def test_forged_callbacks_buy_no_writes_and_no_provider_calls(kopek, processing):
+    payment, attempt_row = processing
+    asked: list[str] = []
+    reconciler = kopek.app[keys.RECONCILER]
+    original = reconciler.check_soon
+
+    async def counting_check_soon(wallet: str) -> None:
+        asked.append(wallet)
+        await original(wallet)
+
+    reconciler.check_soon = counting_check_soon  # observes, and still asks the provider
+    statuses = [(await post(kopek, notification(attempt_row, secret=f"forged-{n}"))).status for n in range(300)]
+    assert set(statuses) <= {401, 429} and statuses.count(401) >= 200
+    assert asked == ["webmoney"], "one provider re-fetch for the whole burst"
+    rows = await kopek.app[keys.STORE].callbacks("webmoney")
+    assert [(r["verified"], r["result"]) for r in rows] == [(0, "bad_signature")], "a bounded log"
+    await asyncio.sleep(1.1)  # the burst shared the provider's address: its one-second window passes
+    assert (await post(kopek, notification(attempt_row))).status == 200, "the real provider still gets through"
+    assert await status_of(kopek, payment) == "succeeded"
+
+
+async def test_callbacks_from_one_source_are_rate_limited(kopek, processing):
+    _, attempt_row = processing
+    per_s = kopek.app[keys.SETTINGS].callbacks_per_source_per_s
+    forged = notification(attempt_row, secret="forged")
+    responses = await asyncio.gather(*(post(kopek, forged) for _ in range(per_s * 2)))
+    statuses = [r.status for r in responses]
+    assert statuses.count(401) <= per_s and statuses.count(429) >= per_s, "over the limit is a 429"
+    assert all(r.headers["Retry-After"] == "1" for r in responses if r.status == 429)

@@ -11,12 +11,14 @@ import hashlib
 import logging
 from typing import Mapping
 
-from kopek.errors import KopekError, NotFound
+from kopek.errors import KopekError, NotFound, RateLimited
+from kopek.limits import Limits, Rate
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.reconciler import Reconciler
 from kopek.providers.contract import BadSignature, CallbackEvent, CallbackReply, ProviderError, ProviderResult
 
 log = logging.getLogger(__name__)
+REJECTED_CALLBACKS = Rate("rejected_callbacks", limit=1, window_s=10)
 
 
 class CallbackRejected(KopekError):
@@ -34,8 +36,9 @@ class BadCallbackSignature(KopekError):
 
 
 class CallbackReceiver:
-    def __init__(self, flow: AttemptFlow, reconciler: Reconciler) -> None:
+    def __init__(self, flow: AttemptFlow, reconciler: Reconciler, limits: Limits) -> None:
         self.flow = flow
+        self.limits = limits
         self.reconciler = reconciler
         self.store = flow.store
 
@@ -47,12 +50,14 @@ class CallbackReceiver:
         try:
             event = connector.parse_callback(body, headers)
         except BadSignature as exc:
-            await self._record(wallet, digest, None, False, "bad_signature")
-            log.warning("%s callback with a bad signature ignored; asking the provider instead", wallet)
-            await self.reconciler.check_soon(wallet)
+            if await self._first_rejection_in_a_while(wallet):
+                await self._record(wallet, digest, None, False, "bad_signature")
+                log.warning("%s callback with a bad signature ignored; asking the provider instead", wallet)
+                await self.reconciler.check_soon(wallet)
             raise BadCallbackSignature("signature does not verify") from exc
         except (ProviderError, ValueError) as exc:
-            await self._record(wallet, digest, None, False, "malformed")
+            if await self._first_rejection_in_a_while(wallet):
+                await self._record(wallet, digest, None, False, "malformed")
             raise CallbackRejected(f"malformed callback: {exc}") from exc
         try:
             result = await self._apply(wallet, event)
@@ -61,6 +66,15 @@ class CallbackReceiver:
             raise
         await self._record(wallet, digest, event.provider_ref, True, result)
         return connector.callback_reply(accepted=True)
+
+    async def _first_rejection_in_a_while(self, wallet: str) -> bool:
+        """Forged callbacks must not buy writes or provider calls: only the first rejected one per
+        wallet in a while is logged and makes Kopek ask the provider; the rest change nothing."""
+        try:
+            await self.limits.take(REJECTED_CALLBACKS, wallet)
+        except RateLimited:
+            return False
+        return True
 
     async def _apply(self, wallet: str, event: CallbackEvent) -> str:
         attempt = await self.store.get_attempt(event.attempt_id)
