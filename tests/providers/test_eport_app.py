@@ -12,7 +12,7 @@ from kopek.providers import registry
 from kopek.providers.eport import PLUGIN
 from support import event_types, wait_for_status
 
-PIN = "8642"
+PIN = "1234"  # the sandbox PIN
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ TIMEOUT_S = 2.0
 CALLBACK_WAIT_S = 5.0
 QUIET_S = 0.3          # long enough for a 1 s × TIME_SCALE debit to have notified
 MOUNT = "/sandbox/providers/eport/"
-PIN = "8642"
+PIN = "1234"  # the sandbox PIN; any other is wrong
 
 SCENARIOS = {
     "succeed": "01", "decline": "02", "insufficient_funds": "03", "slow": "04", "wrong_pin": "05",
@@ -351,3 +351,10 @@ async def test_unknown_result_raises_unknown_provider_status(aiohttp_server, htt
     with pytest.raises(UnknownProviderStatus):
         await connector.fetch_status("dbt_1")
 
+
+
+@pytest.mark.parametrize("pin", ["0000", "4321", "1235"])
+async def test_only_the_sandbox_pin_is_right(harness: Harness, pin: str) -> None:
+    request = harness.request("succeed")
+    started = await harness.connector.start(dataclasses.replace(request, details={**request.details, "pin": pin}))
+    assert (started.outcome, started.failure_code) == (Outcome.DECLINED, "incorrect_pin")

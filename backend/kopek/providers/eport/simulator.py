@@ -6,7 +6,7 @@ speaking the JSON of protocol.py with the sandbox credentials
 (HTTP 401). Debits live in memory (at most 10,000; the oldest are forgotten first). The
 PIN is checked and forgotten: a debit never holds it, and nothing here logs a body.
 
-Any well-formed 4-digit PIN is right, except for the magic ending 05. The last two digits
+The sandbox PIN is 1234 (any other PIN is wrong, 55), and with the magic ending 05 every PIN is wrong. The last two digits
 of the account choose the outcome (sandbox/magic.py, the same for every wallet):
 
 | Ending | Result |
@@ -31,6 +31,7 @@ broken signatures) apply to them, and the fault middleware adds latency and 503s
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 import secrets
@@ -51,6 +52,7 @@ from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 log = logging.getLogger(__name__)
 
 MAX_DEBITS = 10_000
+SANDBOX_PIN = "1234"
 
 # Magic endings answered at once with a failure.
 IMMEDIATE_FAILURES: Mapping[Magic, Result] = {
@@ -217,7 +219,7 @@ _MESSAGES: Mapping[Result, str] = {
 
 
 def _new_debit(payload: dict[str, Any], debit_id: str) -> tuple[Debit, bool]:
-    """A debit from the request, and whether the PIN is well formed (the PIN itself is dropped)."""
+    """A debit from the request, and whether the PIN is the sandbox PIN (the PIN itself is dropped)."""
     extensions = payload.get("extensions", {})
     description = payload.get("description", "")
     valid = (isinstance(payload.get("account"), str) and re.fullmatch(protocol.ACCOUNT_PATTERN, payload["account"])
@@ -230,7 +232,7 @@ def _new_debit(payload: dict[str, Any], debit_id: str) -> tuple[Debit, bool]:
              and _notify_url_ok(payload.get("notify_url", "")))
     if not valid:
         raise _Refusal(Result.FORMAT_ERROR, "a field is missing or malformed")
-    pin_ok = re.fullmatch(protocol.PIN_PATTERN, payload["pin"]) is not None
+    pin_ok = hmac.compare_digest(payload["pin"].encode(), SANDBOX_PIN.encode())
     payment_id = extensions.get("kopek_payment_id", "")
     debit = Debit(debit_id, payload["merchant_reference"], payload["account"], payload["amount"], payload["currency"],
                   payment_id if isinstance(payment_id, str) else "", payload.get("notify_url", ""),
