@@ -6,22 +6,12 @@ from __future__ import annotations
 import pytest
 
 from kopek.providers.registry import PLUGINS
-from support import make_settings
-
-LIVE_CREDENTIALS = {
-    "KOPEK_WEBMONEY_WMID": "123456789012", "KOPEK_WEBMONEY_PURSE_RUB": "P123456789012",
-    "KOPEK_WEBMONEY_SECRET_KEY": "live-secret", "KOPEK_WEBMONEY_NOTIFY_SECRET": "live-notify",
-    "KOPEK_YANDEX_DENGI_WALLET": "410011234567801", "KOPEK_YANDEX_DENGI_TOKEN": "live-token",
-    "KOPEK_YANDEX_DENGI_NOTIFICATION_SECRET": "live-secret",
-    "KOPEK_EPORT_MERCHANT_ID": "m-1", "KOPEK_EPORT_SECRET": "s-1", "KOPEK_EPORT_NOTIFY_SECRET": "n-1",
-    "KOPEK_KREDITPILOT_KEY_ID": "kp_live_1", "KOPEK_KREDITPILOT_SECRET": "live-secret",
-    "KOPEK_KREDITPILOT_NOTIFY_SECRET": "live-notify",
-}
+from support import LIVE_ENV, make_settings
 
 
 @pytest.fixture
 def kopek_settings(tmp_path, unused_tcp_port, monkeypatch):
-    for name, value in LIVE_CREDENTIALS.items():
+    for name, value in LIVE_ENV.items():
         monkeypatch.setenv(name, value)
     # Nothing listens there: these tests never reach a provider.
     return make_settings(tmp_path, unused_tcp_port, mode="live",
