@@ -82,7 +82,9 @@ class Receiver:
         return app
 
     async def start(self, aiohttp_server: Any, path: str = "/hooks") -> str:
-        server = await aiohttp_server(self.app())
+        # 5 s for requests still running at teardown, as Kopek's own test servers (aiohttp waits 60 s,
+        # which outlasts the per-test timeout when a delivery is cut off as the test ends).
+        server = await aiohttp_server(self.app(), shutdown_timeout=5.0)
         self.url = str(server.make_url(path))
         return self.url
 
