@@ -19,6 +19,7 @@ from kopek.live.hub import LiveHub
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
+from kopek.payments.guesses import GuessLimits
 from kopek.payments.precheck import PreCheck
 from kopek.payments.reconciler import Reconciler
 from kopek.payments.service import PaymentService
@@ -104,7 +105,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     # The shop's check URL is reached like a webhook: in live mode every address it connects to is checked.
     async with webhook_session(guard_addresses=not settings.sandbox, max_connections=8) as shop_http:
         precheck = PreCheck(shop_http, bytes.fromhex(instance_key), settings.check_timeout_s)
-        app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck)
+        guesses = GuessLimits(app[keys.LIMITS], settings, bytes.fromhex(instance_key))
+        app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck, guesses)
         app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
         app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER], app[keys.LIMITS])
         if settings.sandbox:

@@ -80,6 +80,14 @@ class Settings:
     open_signup: bool = False
     # Sign-ups (new shops and invitations alike) allowed per client address per hour.
     signups_per_ip_per_hour: int = 5
+    # Across payments, per wallet account and per shopper IP: wrong codes and PINs allowed in the
+    # window before further tries are refused (429) until it passes, and codes texted in theirs.
+    wrong_codes_per_account: int = 10
+    wrong_codes_per_ip: int = 30
+    wrong_code_window_s: float = 3600.0
+    codes_sent_per_account: int = 5
+    codes_sent_per_ip: int = 30
+    codes_sent_window_s: float = 3600.0
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -98,6 +106,9 @@ class Settings:
             raise ValueError("the provider settlement interval must be above 0")
         if self.session_ttl_s <= 0 or self.login_failures_per_email <= 0 or self.login_failure_window_s <= 0:
             raise ValueError("the session TTL, login failure limit and window must be above 0")
+        if min(self.wrong_codes_per_account, self.wrong_codes_per_ip, self.wrong_code_window_s,
+               self.codes_sent_per_account, self.codes_sent_per_ip, self.codes_sent_window_s) <= 0:
+            raise ValueError("the code and PIN limits and their windows must be above 0")
 
     @property
     def public_base_url(self) -> str:
@@ -171,6 +182,12 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "ALLOW_INSECURE_PUBLIC_URL": ("allow_insecure_public_url", _flag),
         "OPEN_SIGNUP": ("open_signup", _flag),
         "SIGNUPS_PER_IP_PER_HOUR": ("signups_per_ip_per_hour", int),
+        "WRONG_CODES_PER_ACCOUNT": ("wrong_codes_per_account", int),
+        "WRONG_CODES_PER_IP": ("wrong_codes_per_ip", int),
+        "WRONG_CODE_WINDOW_S": ("wrong_code_window_s", float),
+        "CODES_SENT_PER_ACCOUNT": ("codes_sent_per_account", int),
+        "CODES_SENT_PER_IP": ("codes_sent_per_ip", int),
+        "CODES_SENT_WINDOW_S": ("codes_sent_window_s", float),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import nullcontext
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any, AsyncContextManager, Mapping
 
 from kopek import clock
 from kopek.errors import (
@@ -18,6 +19,7 @@ from kopek.errors import (
 )
 from kopek.ids import new_id
 from kopek.payments import states
+from kopek.payments.guesses import Guess, GuessLimits
 from kopek.payments.precheck import PreCheck, Verdict
 from kopek.payments.service import PaymentService
 from kopek.payments.views import mask_account
@@ -53,8 +55,9 @@ class IncorrectCode(KopekError):
 
 class AttemptFlow:
     def __init__(self, service: PaymentService, connectors: Mapping[str, Connector], callback_base: str,
-                 precheck: PreCheck) -> None:
+                 precheck: PreCheck, guesses: GuessLimits) -> None:
         self.service = service
+        self.guesses = guesses
         self.precheck = precheck
         self.store = service.store
         self.settings = service.settings
@@ -63,28 +66,44 @@ class AttemptFlow:
 
     # -- start ------------------------------------------------------------------------
 
-    async def start(self, payment: Payment, wallet_id: str, details: dict[str, str], key: str) -> Payment:
+    async def start(self, payment: Payment, wallet_id: str, details: dict[str, str], key: str, ip: str) -> Payment:
         wallet = await self._offered(payment, wallet_id)
         clean = validate_details(wallet, details)
+        account_key = self.guesses.account_key(wallet, clean)
         async with self.service.locks.hold(payment.id):
             payment = await self.service.expire_if_due(await self.service.reload(payment))
             if await self.store.find_attempt_by_key(payment.id, key):
                 return payment  # a repeated request (double click): the first one's result stands
             states.check_move(payment.status, states.REQUIRES_CONFIRMATION, "start an attempt for")
-            attempt = await self.store.insert_attempt(self._new_attempt(payment, wallet, clean, key))
-            verdict = await self._ask_shop(payment, wallet)
-            if not verdict.allow:
-                return await self.fail_attempt(payment, attempt, "merchant_refused", counts_attempt=True,
-                                               message=verdict.message or FAILURE_MESSAGES["merchant_refused"])
-            try:
-                result = await self.connectors[wallet.id].start(AttemptRequest(
-                    attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount,
-                    currency=payment.currency, description=payment.description, details=clean,
-                    callback_url=f"{self.callback_base}/v1/providers/{wallet.id}/callback"))
-            except (ProviderError, WalletUnavailable) as exc:
-                log.warning("%s start of %s failed: %s", wallet.id, attempt.id, exc)
-                return await self.fail_attempt(payment, attempt, "provider_error")
-            return await self._record_start(payment, attempt, wallet, result)
+            if wallet.confirmation is ConfirmationStyle.ENTER_CODE:
+                await self.guesses.texting(account_key, ip)
+            async with self._pin_guess(wallet, account_key, ip) as guess:
+                attempt = await self.store.insert_attempt(self._new_attempt(payment, wallet, clean, key, account_key))
+                return await self._send_start(payment, attempt, wallet, clean, guess)
+
+    def _pin_guess(self, wallet: WalletInfo, account_key: str, ip: str) -> AsyncContextManager[Guess]:
+        """A wallet whose form carries a PIN: the start is a guess at it."""
+        if any(f.secret for f in wallet.fields):
+            return self.guesses.guess(account_key, ip, what="PIN")
+        return nullcontext(Guess())
+
+    async def _send_start(self, payment: Payment, attempt: Attempt, wallet: WalletInfo, details: dict[str, str],
+                          guess: Guess) -> Payment:
+        verdict = await self._ask_shop(payment, wallet)
+        if not verdict.allow:
+            return await self.fail_attempt(payment, attempt, "merchant_refused", counts_attempt=True,
+                                           message=verdict.message or FAILURE_MESSAGES["merchant_refused"])
+        try:
+            result = await self.connectors[wallet.id].start(AttemptRequest(
+                attempt_id=attempt.id, payment_id=payment.id, amount=payment.amount,
+                currency=payment.currency, description=payment.description, details=details,
+                callback_url=f"{self.callback_base}/v1/providers/{wallet.id}/callback"))
+        except (ProviderError, WalletUnavailable) as exc:
+            log.warning("%s start of %s failed: %s", wallet.id, attempt.id, exc)
+            return await self.fail_attempt(payment, attempt, "provider_error")
+        if result.outcome is Outcome.WRONG_CODE or result.failure_code == "incorrect_pin":
+            guess.was_wrong()
+        return await self._record_start(payment, attempt, wallet, result)
 
     async def _ask_shop(self, payment: Payment, wallet: WalletInfo) -> Verdict:
         merchant = await self.store.get_merchant(payment.merchant_id)
@@ -101,13 +120,15 @@ class AttemptFlow:
                              param="wallet", code="wallet_unavailable")
 
     @staticmethod
-    def _new_attempt(payment: Payment, wallet: WalletInfo, details: dict[str, str], key: str) -> Attempt:
+    def _new_attempt(payment: Payment, wallet: WalletInfo, details: dict[str, str], key: str,
+                     account_key: str) -> Attempt:
         now = clock.now_iso()
         visible = [details[f.name] for f in wallet.fields if not f.secret and f.name in details]
         return Attempt(id=new_id("att"), payment_id=payment.id, wallet=wallet.id, idempotency_key=key,
                        status="starting", provider_ref=None,
                        account_hint=mask_account(visible[0]) if visible else "",
-                       code_tries=0, failure_code=None, failure_message=None, created_at=now, updated_at=now)
+                       code_tries=0, failure_code=None, failure_message=None, created_at=now, updated_at=now,
+                       account_key=account_key)
 
     async def _record_start(self, payment: Payment, attempt: Attempt, wallet: WalletInfo,
                             result: ProviderResult) -> Payment:
@@ -153,14 +174,17 @@ class AttemptFlow:
 
     # -- confirm ----------------------------------------------------------------------
 
-    async def confirm(self, payment: Payment, code: str) -> Payment:
+    async def confirm(self, payment: Payment, code: str, ip: str) -> Payment:
         async with self.service.locks.hold(payment.id):
             payment, attempt = await self._awaiting_code(payment, "confirm")
-            try:
-                result = await self.connectors[attempt.wallet].confirm(attempt.provider_ref or "", code)
-            except (ProviderError, WalletUnavailable) as exc:
-                log.warning("%s confirm of %s failed: %s", attempt.wallet, attempt.id, exc)
-                raise ProviderUnavailable("The wallet provider is not answering; try again shortly.") from exc
+            async with self.guesses.guess(_account_key(attempt), ip, what="code") as guess:
+                try:
+                    result = await self.connectors[attempt.wallet].confirm(attempt.provider_ref or "", code)
+                except (ProviderError, WalletUnavailable) as exc:
+                    log.warning("%s confirm of %s failed: %s", attempt.wallet, attempt.id, exc)
+                    raise ProviderUnavailable("The wallet provider is not answering; try again shortly.") from exc
+                if result.outcome is Outcome.WRONG_CODE or result.failure_code == "code_attempts_exceeded":
+                    guess.was_wrong()
             if result.outcome is Outcome.WRONG_CODE:
                 return await self._wrong_code(payment, attempt)
             if result.failure_code == "code_attempts_exceeded":
@@ -195,7 +219,7 @@ class AttemptFlow:
 
     # -- resend -----------------------------------------------------------------------
 
-    async def resend(self, payment: Payment) -> Payment:
+    async def resend(self, payment: Payment, ip: str) -> Payment:
         async with self.service.locks.hold(payment.id):
             payment, attempt = await self._awaiting_code(payment, "resend")
             if not self.connectors[attempt.wallet].info.can_resend_code or attempt.resends >= MAX_RESENDS:
@@ -206,6 +230,7 @@ class AttemptFlow:
                 wait_s = max(1, int((clock.from_iso(available_at) - clock.now()).total_seconds()) + 1)
                 raise RateLimited(f"Wait {wait_s} s before asking for the code again.", code="resend_too_soon",
                                   extra={"retry_after_s": wait_s})
+            await self.guesses.texting(_account_key(attempt), ip)
             try:
                 await self.connectors[attempt.wallet].resend_code(attempt.provider_ref or "")
             except (ProviderError, WalletUnavailable) as exc:
@@ -273,6 +298,11 @@ class AttemptFlow:
             payment_fields={"next_action": None, "last_error": error, "attempts_count": used,
                             "current_attempt_id": attempt.id},
             attempt_id=attempt.id, attempt_expected_status=attempt.status, attempt_fields=attempt_fields)
+
+
+def _account_key(attempt: Attempt) -> str:
+    """The attempt's wallet account; attempts made before accounts were recorded count on their own."""
+    return attempt.account_key or f"attempt:{attempt.id}"
 
 
 def validate_details(wallet: WalletInfo, details: dict[str, str]) -> dict[str, str]:

@@ -74,6 +74,7 @@ class Attempt:
     resends: int = 0
     last_resend_at: str | None = None
     needs_review: str | None = None
+    account_key: str | None = None   # a keyed hash of the wallet account (payments/guesses.py)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ async def create_attempt(request: web.Request) -> web.Response:
     if not IDEMPOTENCY_KEY.match(key):
         raise InvalidRequest("send a fresh Idempotency-Key header (8-255 letters, digits, - or _) per attempt",
                              param="Idempotency-Key", code="idempotency_key_invalid")
-    payment = await request.app[keys.ATTEMPTS].start(payment, data["wallet"], data["details"], key)
+    payment = await request.app[keys.ATTEMPTS].start(payment, data["wallet"], data["details"], key,
+                                                      client_ip(request))
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
 
@@ -62,7 +63,7 @@ async def create_attempt(request: web.Request) -> web.Response:
 async def confirm(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
     data = await read_json(request, ConfirmSchema())
-    payment = await request.app[keys.ATTEMPTS].confirm(payment, data["code"])
+    payment = await request.app[keys.ATTEMPTS].confirm(payment, data["code"], client_ip(request))
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
 
@@ -70,7 +71,7 @@ async def confirm(request: web.Request) -> web.Response:
 async def resend(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
     await read_json(request, EmptySchema())
-    payment = await request.app[keys.ATTEMPTS].resend(payment)
+    payment = await request.app[keys.ATTEMPTS].resend(payment, client_ip(request))
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
 
