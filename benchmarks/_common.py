@@ -69,6 +69,10 @@ def free_port() -> int:
 def child_env() -> dict[str, str]:
     """Make `kopek` importable from the source tree (ahead of any installed copy)."""
     env = dict(os.environ)
+    # Every simulated shopper comes from one address and reuses the magic accounts: lift the
+    # limits on codes and PINs across payments, which would otherwise refuse them.
+    for name in ("WRONG_CODES_PER_ACCOUNT", "WRONG_CODES_PER_IP", "CODES_SENT_PER_ACCOUNT", "CODES_SENT_PER_IP"):
+        env.setdefault(f"KOPEK_{name}", "1000000000")
     if BACKEND.is_dir():
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BACKEND), env.get("PYTHONPATH", "")) if p)
     return env
