@@ -39,9 +39,15 @@ def e2e_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e")
 
 
+# The whole browser suite shares one server, one address and the magic accounts, so the limits on
+# codes and PINs across payments are lifted here; tests/web/test_guessing_across_payments.py tests them.
+LIFTED_GUESS_LIMITS = {f"KOPEK_{name}": "1000000" for name in (
+    "WRONG_CODES_PER_ACCOUNT", "WRONG_CODES_PER_IP", "CODES_SENT_PER_ACCOUNT", "CODES_SENT_PER_IP")}
+
+
 @pytest.fixture(scope="session")
 def kopek_server(e2e_dir) -> Iterator[KopekProcess]:
-    server = KopekProcess(e2e_dir / "kopek.db", free_port(), time_scale="0.01")
+    server = KopekProcess(e2e_dir / "kopek.db", free_port(), time_scale="0.01", env=kopek_env(LIFTED_GUESS_LIMITS))
     yield server
     server.stop()
 
@@ -95,7 +101,8 @@ def fast_resend_kopek(e2e_dir) -> Iterator[KopekProcess]:
     """A second Kopek, on its own database, whose WebMoney code may be resent after a few
     seconds (KOPEK_CODE_RESEND_COOLDOWN_S) instead of the default 30."""
     server = KopekProcess(e2e_dir / "kopek-fast-resend.db", free_port(), time_scale="0.01",
-                          env=kopek_env({"KOPEK_CODE_RESEND_COOLDOWN_S": str(RESEND_COOLDOWN_S)}))
+                          env=kopek_env({"KOPEK_CODE_RESEND_COOLDOWN_S": str(RESEND_COOLDOWN_S),
+                                         **LIFTED_GUESS_LIMITS}))
     server.resend_cooldown_s = RESEND_COOLDOWN_S
     yield server
     server.stop()
