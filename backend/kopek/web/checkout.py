@@ -15,7 +15,7 @@ from kopek.payments.views import checkout_view, event_object
 from kopek.store.records import Payment
 from kopek.web.api import wallet_object
 from kopek.web.csp import frame_csp
-from kopek.web.requests import admit_client_secret_guess, client_secret, read_json, read_query
+from kopek.web.requests import admit_client_secret_guess, client_ip, client_secret, read_json, read_query
 
 routes = web.RouteTableDef()
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,255}$")

@@ -46,13 +46,12 @@ from kopek.providers.eport import protocol, refunds
 from kopek.providers.eport.protocol import DebitState, Result
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.callbacks import Notice
-from kopek.providers.sandbox.magic import Magic, magic_of, processing_delay_s
+from kopek.providers.sandbox.magic import SANDBOX_PIN, Magic, magic_of, processing_delay_s
 from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 
 log = logging.getLogger(__name__)
 
 MAX_DEBITS = 10_000
-SANDBOX_PIN = "1234"
 
 # Magic endings answered at once with a failure.
 IMMEDIATE_FAILURES: Mapping[Magic, Result] = {

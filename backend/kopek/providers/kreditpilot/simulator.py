@@ -40,12 +40,11 @@ from kopek.providers.kreditpilot.protocol import ChargeState, ErrorCode, Method,
 from kopek.providers.plugin import SimulatorContext
 from kopek.providers.sandbox.callbacks import Notice
 from kopek.providers.sandbox.faults import FaultInjector
-from kopek.providers.sandbox.magic import Magic, magic_of, processing_delay_s
+from kopek.providers.sandbox.magic import SANDBOX_PIN, Magic, magic_of, processing_delay_s
 from kopek.providers.sandbox.runtime import FlakyCounter, SimulatorRuntime
 
 log = logging.getLogger(__name__)
 
-SANDBOX_PIN = "1234"
 CURRENCY = "RUB"
 DEFAULT_BALANCE = 100_000      # 1,000.00 RUB
 LOW_BALANCE = 10               # magic 03: 0.10 RUB

@@ -10,6 +10,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+SANDBOX_PIN = "1234"   # the one right PIN of every sandbox PIN wallet (e-port, KreditPilot)
+
 
 class Magic(enum.Enum):
     SUCCEED = "succeed"
