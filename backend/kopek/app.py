@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 from kopek import keys
+from kopek.client_address import parse_networks
 from kopek.ledger import wiring as ledger
 from kopek.limits import Limits
 from kopek.live.hub import LiveHub
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.PHONE] = SandboxPhone()
     app[keys.SANDBOX_FAULTS] = FaultInjector(FaultSettings.parse(settings.sandbox_faults))
     app[keys.LIMITS] = Limits()
+    app[keys.TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(templates_dir()), autoescape=True)
     app.cleanup_ctx.extend([_database, _http_client, _services, _background_jobs])
     webhooks.setup(app)  # after the database: its sender drains the outbox

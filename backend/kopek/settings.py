@@ -9,6 +9,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from kopek.providers.sandbox.faults import FaultSettings
+from kopek.client_address import parse_networks
 
 MODES = ("sandbox", "live")
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -88,6 +89,9 @@ class Settings:
     codes_sent_per_account: int = 5
     codes_sent_per_ip: int = 30
     codes_sent_window_s: float = 3600.0
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
+    # client; empty means the peer is the client. Every per-address limit depends on it.
+    trusted_proxies: str = ""
     provider_urls: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -109,6 +113,7 @@ class Settings:
         if min(self.wrong_codes_per_account, self.wrong_codes_per_ip, self.wrong_code_window_s,
                self.codes_sent_per_account, self.codes_sent_per_ip, self.codes_sent_window_s) <= 0:
             raise ValueError("the code and PIN limits and their windows must be above 0")
+        parse_networks(self.trusted_proxies)
 
     @property
     def public_base_url(self) -> str:
@@ -188,6 +193,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "CODES_SENT_PER_ACCOUNT": ("codes_sent_per_account", int),
         "CODES_SENT_PER_IP": ("codes_sent_per_ip", int),
         "CODES_SENT_WINDOW_S": ("codes_sent_window_s", float),
+        "TRUSTED_PROXIES": ("trusted_proxies", str),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

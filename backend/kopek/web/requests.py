@@ -8,6 +8,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 
 from kopek import keys, strict_json
+from kopek.client_address import client_address
 from kopek.errors import AuthenticationFailed, InvalidRequest, ValidationFailed
 from kopek.ids import hash_secret
 from kopek.limits import Backoff, Ticket
@@ -43,7 +44,8 @@ def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or "unknown"
+    trusted = request.config_dict[keys.TRUSTED_PROXIES]
+    return client_address(request.remote, request.headers.getall("X-Forwarded-For", ()), trusted)
 
 
 # Wrong secret keys and wrong client secrets are throttled apart, each keyed by what it guards, so
