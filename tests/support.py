@@ -40,6 +40,12 @@ async def event_types(kopek, payment):
     return [e["type"] for e in events["data"]]
 
 
+# For in-process tests that send many payments from one address on a few magic accounts: the limits
+# on codes and PINs across payments (tests/web/test_guessing_across_payments.py) lifted out of the way.
+LIFTED_GUESS_SETTINGS = {name: 1_000_000 for name in ("wrong_codes_per_account", "wrong_codes_per_ip",
+                                                      "codes_sent_per_account", "codes_sent_per_ip")}
+
+
 def make_settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
     defaults: dict[str, Any] = dict(port=port, db_path=tmp_path / "kopek.db", sandbox_time_scale=0.01,
                                     expiry_sweep_interval_s=0.05)

@@ -18,7 +18,7 @@ from kopek import keys
 from kopek.ledger import invariants
 from kopek.providers.registry import PLUGINS
 from shopper import Shopper
-from support import make_settings
+from support import LIFTED_GUESS_SETTINGS, make_settings
 
 PAYMENTS = 200
 FAULTS = "latency_ms=0-20,error_rate=0.05,duplicate_callbacks=0.2,out_of_order_callbacks=0.2,bad_signatures=0.1"
@@ -29,12 +29,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 @pytest.fixture
 def kopek_settings(tmp_path, unused_tcp_port):
-    # 200 shoppers share a dozen magic accounts and one address here: the limits on codes and PINs
-    # across payments (tests/web/test_guessing_across_payments.py) are lifted out of their way.
-    lifted = {name: 100_000 for name in ("wrong_codes_per_account", "wrong_codes_per_ip",
-                                         "codes_sent_per_account", "codes_sent_per_ip")}
     return make_settings(tmp_path, unused_tcp_port, sandbox_faults=FAULTS, provider_timeout_s=2.0,
-                         reconcile_interval_s=0.05, breaker_open_s=1.0, max_processing_s=3.0, **lifted)
+                         reconcile_interval_s=0.05, breaker_open_s=1.0, max_processing_s=3.0, **LIFTED_GUESS_SETTINGS)
 
 
 def plan() -> list[tuple[str, str]]:

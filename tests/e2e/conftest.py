@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from processes import KopekProcess, ShopProcess, create_merchant, free_port, kopek_env
+from processes import LIFTED_GUESS_LIMITS, KopekProcess, ShopProcess, create_merchant, free_port, kopek_env
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -37,12 +37,6 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def e2e_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("e2e")
-
-
-# The whole browser suite shares one server, one address and the magic accounts, so the limits on
-# codes and PINs across payments are lifted here; tests/web/test_guessing_across_payments.py tests them.
-LIFTED_GUESS_LIMITS = {f"KOPEK_{name}": "1000000" for name in (
-    "WRONG_CODES_PER_ACCOUNT", "WRONG_CODES_PER_IP", "CODES_SENT_PER_ACCOUNT", "CODES_SENT_PER_IP")}
 
 
 @pytest.fixture(scope="session")

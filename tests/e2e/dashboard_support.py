@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from playwright.sync_api import Page, Response, expect
 
-from processes import KopekProcess, free_port, kopek_env
+from processes import LIFTED_GUESS_LIMITS, KopekProcess, free_port, kopek_env
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -97,7 +97,7 @@ def dashboard_server(e2e_dir: Path) -> Iterator[KopekProcess]:
     """`kopek serve` (sandbox mode) on its own database, for the dashboard's browser tests."""
     # Every browser test signs up from 127.0.0.1: lift the per-address sign-up limit (5 an hour).
     server = KopekProcess(e2e_dir / "dashboard.db", free_port(), time_scale="0.01",
-                          env=kopek_env({"KOPEK_SIGNUPS_PER_IP_PER_HOUR": "1000"}))
+                          env=kopek_env({"KOPEK_SIGNUPS_PER_IP_PER_HOUR": "1000", **LIFTED_GUESS_LIMITS}))
     yield server
     server.stop()
 

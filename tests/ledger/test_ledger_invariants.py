@@ -20,7 +20,7 @@ from kopek.providers.registry import PLUGINS
 from kopek.store.ledger import LedgerStore
 from ledger_helpers import finish, pay, today, tomorrow
 from shopper import Shopper
-from support import make_settings
+from support import LIFTED_GUESS_SETTINGS, make_settings
 
 FAULTS = "latency_ms=0-20,error_rate=0.05,duplicate_callbacks=0.2,out_of_order_callbacks=0.2,bad_signatures=0.1"
 ENDINGS = {"01": "succeeded", "02": "failed", "04": "succeeded", "06": "succeeded", "08": "succeeded",
@@ -32,7 +32,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 @pytest.fixture
 def kopek_settings(tmp_path, unused_tcp_port):
     return make_settings(tmp_path, unused_tcp_port, sandbox_faults=FAULTS, provider_timeout_s=2.0,
-                         reconcile_interval_s=0.05, breaker_open_s=1.0, max_processing_s=3.0)
+                         reconcile_interval_s=0.05, breaker_open_s=1.0, max_processing_s=3.0,
+                         **LIFTED_GUESS_SETTINGS)
 
 
 async def check(kopek) -> invariants.CheckReport:
