@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from aiohttp.web_runner import AppRunner, BaseRunner
 
 from kopek import keys
 from kopek.app import create_app
+from kopek.ledger.providers import LAST_RUN_SETTING
 from kopek.merchants import NewMerchant, create_merchant
 from kopek.providers.registry import PLUGINS
 from kopek.settings import Settings
@@ -76,7 +78,18 @@ async def kopek(kopek_settings: Settings, aiohttp_client: Any) -> Kopek:
     server = KopekTestServer(app, port=kopek_settings.port, host=kopek_settings.host)
     client = await aiohttp_client(server)
     merchant = await create_merchant(app[keys.STORE], "Test shop", [SHOP_ORIGIN])
+    await startup_writes_done(app)
     return Kopek(app, server, client, merchant)
+
+
+async def startup_writes_done(app: web.Application) -> None:
+    """The provider settler records its schedule in its first moments. Tests that count rows, or
+    that block the loop while a CLI process writes to the same file, start after that write."""
+    for _ in range(500):
+        if await app[keys.STORE].get_instance_setting(LAST_RUN_SETTING) is not None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the provider settler never recorded its schedule")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

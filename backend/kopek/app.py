@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from typing import AsyncIterator, Awaitable, Callable
 
 import aiohttp
@@ -17,6 +16,7 @@ from kopek.client_address import parse_networks
 from kopek.ledger import wiring as ledger
 from kopek.limits import Limits
 from kopek.live.hub import LiveHub
+from kopek.master_key import open_keyring
 from kopek.merchants import ensure_sandbox_merchant
 from kopek.payments.attempts import AttemptFlow
 from kopek.payments.callbacks import CallbackReceiver
@@ -78,6 +78,11 @@ def create_app(settings: Settings) -> web.Application:
 async def _database(app: web.Application) -> AsyncIterator[None]:
     store = SqliteStore(app[keys.SETTINGS].db_path)
     await store.open()
+    try:
+        app[keys.KEYRING] = await open_keyring(app[keys.SETTINGS], store)
+    except BaseException:
+        await store.close()
+        raise
     app[keys.STORE] = store
     yield
     await store.close()
@@ -94,20 +99,20 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, store = app[keys.SETTINGS], app[keys.STORE]
-    instance_key = await store.instance_secret("client_secret_key", lambda: secrets.token_hex(32))
+    keyring = app[keys.KEYRING]
     built = registry.build_connectors(settings, app[keys.HTTP])
     if settings.sandbox:
         built = scope_all(built, PaymentWorkspaces(app))
     connectors = guard_all(built, settings.breaker_failures, settings.breaker_open_s)
     service = PaymentService(store=store, hub=app[keys.HUB], settings=settings, wallets=registry.WALLETS,
-                             instance_key=bytes.fromhex(instance_key),
+                             client_keys=keyring.purpose("client_secret"),
                              is_available=lambda wallet_id: connectors[wallet_id].available)
     app[keys.CONNECTORS] = connectors
     app[keys.PAYMENTS] = service
     # The shop's check URL is reached like a webhook: in live mode every address it connects to is checked.
     async with webhook_session(guard_addresses=not settings.sandbox, max_connections=8) as shop_http:
-        precheck = PreCheck(shop_http, bytes.fromhex(instance_key), settings.check_timeout_s)
-        guesses = GuessLimits(app[keys.LIMITS], settings, bytes.fromhex(instance_key))
+        precheck = PreCheck(shop_http, keyring.purpose("check_secret"), settings.check_timeout_s)
+        guesses = GuessLimits(app[keys.LIMITS], settings, keyring.purpose("account_key").current)
         app[keys.ATTEMPTS] = AttemptFlow(service, connectors, settings.public_base_url, precheck, guesses)
         app[keys.RECONCILER] = Reconciler(app[keys.ATTEMPTS])
         app[keys.CALLBACKS] = CallbackReceiver(app[keys.ATTEMPTS], app[keys.RECONCILER], app[keys.LIMITS])

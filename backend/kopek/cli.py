@@ -17,6 +17,8 @@ from kopek.accounts import cli as accounts_cli
 from kopek.ledger import cli as ledger_cli
 from kopek.reconcile import cli as reconcile_cli
 from kopek.app import create_app
+from kopek.keyring import Keyring, KeyringError
+from kopek.master_key import DEFAULT_GRACE_HOURS, key_file_path, open_keyring, rotate_key_file
 from kopek.merchants import InvalidOrigin, NewMerchant, create_merchant, ensure_sandbox_merchant
 from kopek.providers.sandbox.server import create_simulators_app
 from kopek.settings import MODES, Settings, settings_from_env
@@ -40,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="live mode: start even on a plain-http public URL (KOPEK_ALLOW_INSECURE_PUBLIC_URL=1)")
 
     commands.add_parser("migrate", help="apply database migrations")
+    key_commands = commands.add_parser("keys", help="the instance master key").add_subparsers(
+        dest="keys_action", required=True)
+    rotate = key_commands.add_parser("rotate", help="make a new master key; the old one verifies during the grace")
+    rotate.add_argument("--grace-hours", type=float, default=DEFAULT_GRACE_HOURS,
+                        help=f"how long secrets made with the old key stay valid (default {DEFAULT_GRACE_HOURS:g})")
 
     simulators = commands.add_parser("simulators", help="run the sandbox wallet providers as a server of their own")
     simulators.add_argument("--host", help="bind address (default 127.0.0.1)")
@@ -78,10 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings)
     if args.command == "simulators":
         return serve_simulators(settings)
+    if args.command == "keys":
+        return asyncio.run(_with_keyring(settings, lambda store, keyring: _rotate_key(settings, keyring, args)))
     if args.command == "migrate":
         return asyncio.run(_with_store(settings, _migrate))
     if args.command == "webhook":
-        return asyncio.run(_with_store(settings, lambda store: webhook_cli.run(store, settings, args)))
+        return asyncio.run(_with_keyring(settings, lambda store, keyring: webhook_cli.run(store, keyring, settings,
+                                                                                            args)))
     if args.command == "button":
         return asyncio.run(_with_store(settings, lambda store: buttons_cli.run(store, settings, args)))
     if args.command == "reconcile":
@@ -96,16 +106,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _with_store(settings: Settings, job: Callable[[SqliteStore], Awaitable[int]]) -> int:
+    return await _with_keyring(settings, lambda store, keyring: job(store))
+
+
+async def _with_keyring(settings: Settings, job: Callable[[SqliteStore, Keyring], Awaitable[int]]) -> int:
+    """Every command opens the keyring first: a database with data but no key is refused before
+    anything writes to it, and the first data written has its key file beside it."""
     store = SqliteStore(settings.db_path)
     await store.open()
     try:
-        return await job(store)
+        keyring = await open_keyring(settings, store)
+    except KeyringError as exc:
+        await store.close()
+        print(f"kopek: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return await job(store, keyring)
     finally:
         await store.close()
 
 
 async def _migrate(store: SqliteStore) -> int:
     print(f"database {store.path} is up to date")
+    return 0
+
+
+async def _rotate_key(settings: Settings, keyring: Keyring, args: argparse.Namespace) -> int:
+    try:
+        rotated = rotate_key_file(settings, keyring, args.grace_hours * 3600)
+    except KeyringError as exc:
+        print(f"kopek: {exc}", file=sys.stderr)
+        return 2
+    assert rotated.previous is not None
+    print(f"New master key in {key_file_path(settings)}; the old one verifies until {rotated.previous.expires_at}.")
+    print("Restart every Kopek instance now. Before the grace ends: roll each webhook endpoint's secret "
+          "(dashboard or POST /v1/webhook_endpoints/{id}/rotate_secret) and give shops their new check secret "
+          "(dashboard, Settings). Client secrets and dashboard forms need nothing.")
     return 0
 
 
@@ -153,7 +189,8 @@ def serve(settings: Settings) -> int:
                   "anyway with --allow-insecure-public-url (KOPEK_ALLOW_INSECURE_PUBLIC_URL=1).", file=sys.stderr)
             return 2
         logging.getLogger("kopek").warning("%s; starting anyway (--allow-insecure-public-url)", problem)
-    asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings)))
+    if asyncio.run(_with_store(settings, lambda store: _prepare_sandbox(store, settings))) != 0:
+        return 2
     print(f"Kopek {settings.mode} server on {settings.public_base_url} (database {settings.db_path})")
     if settings.sandbox:
         print(f"Sandbox shop page: {settings.public_base_url}/sandbox")

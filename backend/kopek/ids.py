@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Iterable
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -28,8 +29,9 @@ def derive_client_secret(instance_key: bytes, payment_id: str) -> str:
     return f"{payment_id}_secret_{tag}"
 
 
-def check_client_secret(instance_key: bytes, payment_id: str, presented: str) -> bool:
-    return hmac.compare_digest(derive_client_secret(instance_key, payment_id), presented)
+def check_client_secret(accepted_keys: Iterable[bytes], payment_id: str, presented: str) -> bool:
+    """Whether `presented` was made with any of the keys (during a key rotation's grace: two)."""
+    return any(hmac.compare_digest(derive_client_secret(key, payment_id), presented) for key in accepted_keys)
 
 
 def payment_id_from_client_secret(client_secret: str) -> str | None:

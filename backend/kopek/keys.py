@@ -8,6 +8,7 @@ from aiohttp import web
 from kopek.accounts.service import Accounts
 from kopek.buttons import ButtonService
 from kopek.idempotency import IdempotencyGuard
+from kopek.keyring import Keyring
 from kopek.ledger.service import Ledger
 from kopek.live.hub import LiveHub
 from kopek.payments.attempts import AttemptFlow
@@ -29,6 +30,7 @@ from kopek.web.dashboard.visitor import VisitorTokens
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SqliteStore)
+KEYRING = web.AppKey("keyring", Keyring)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", LiveHub)
 PHONE = web.AppKey("phone", SandboxPhone)

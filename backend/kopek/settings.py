@@ -93,6 +93,10 @@ class Settings:
     # client; empty means the peer is the client. Every per-address limit depends on it.
     trusted_proxies: str = ""
     provider_urls: Mapping[str, str] = field(default_factory=dict)
+    # The instance master key (hex or base64, >= 32 bytes), kept outside the database; empty means
+    # the key file (default: beside the database, `<db>.key`, created 0600 at first start).
+    secret_key: str = field(default="", repr=False)
+    secret_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -194,6 +198,8 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         "CODES_SENT_PER_IP": ("codes_sent_per_ip", int),
         "CODES_SENT_WINDOW_S": ("codes_sent_window_s", float),
         "TRUSTED_PROXIES": ("trusted_proxies", str),
+        "SECRET_KEY": ("secret_key", str),
+        "SECRET_KEY_FILE": ("secret_key_file", Path),
     }
     for suffix, (name, cast) in casts.items():
         value = env.get(f"KOPEK_{suffix}")

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
+from kopek.keyring import PurposeKeys
 from kopek import clock
 from kopek.ledger.booking import book_on_success
 from kopek.ledger.service import Ledger
@@ -62,7 +63,7 @@ class Harness:
         await self.store.open()
         self.store.change_hooks.append(book_on_success)
         self.service = PaymentService(store=self.store, hub=LiveHub(100), settings=self.settings,
-                                      wallets=registry.WALLETS, instance_key=b"k" * 32)
+                                      wallets=registry.WALLETS, client_keys=PurposeKeys.single(b"k" * 32))
         self.ledger = Ledger(self.store, registry.WALLETS)
         return self
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 import standardwebhooks
 from sandbox_steps import api, client_secret, open_console, payment_id, start_payment
 
+from kopek.keyring import PurposeKeys
 from kopek import keys
 from kopek.webhooks.test_receiver import MAX_MERCHANTS, MAX_PER_MERCHANT, BuiltInReceiver, summary
 
@@ -185,7 +186,7 @@ async def test_webhooks_json_refuses_a_query(kopek, visitors):
 
 
 def test_the_memory_is_bounded():
-    receiver = BuiltInReceiver(b"k" * 32)
+    receiver = BuiltInReceiver(PurposeKeys.single(b"k" * 32, "webhook_secret"))
     for n in range(MAX_PER_MERCHANT + 10):
         receiver.receive("mer_a", [], {"webhook-id": f"evt_{n}"}, b"{}")
     kept = receiver.received("mer_a")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kopek.keyring import PurposeKeys
 from kopek.live.hub import LiveHub
 from kopek.merchants import create_merchant
 from kopek.payments.schemas import PaymentCreateSchema
@@ -28,10 +29,10 @@ async def test_a_failure_midway_through_a_drain_leaves_the_outbox_untouched(stor
     settings = Settings(db_path=tmp_path / "kopek.db")
     merchant = (await create_merchant(store, "Shop", [])).merchant.id
     webhooks = WebhookStore(store)
-    await WebhookEndpoints(webhooks, settings, b"k" * 32).create(
+    await WebhookEndpoints(webhooks, settings, PurposeKeys.single(b"k" * 32, "webhook_secret")).create(
         merchant_id=merchant, livemode=False,
         data={"url": "http://127.0.0.1:9/h", "events": ["payment.created"], "description": ""})
-    payments = PaymentService(store=store, hub=LiveHub(10), settings=settings, wallets=WALLETS, instance_key=b"k")
+    payments = PaymentService(store=store, hub=LiveHub(10), settings=settings, wallets=WALLETS, client_keys=PurposeKeys.single(b"k" * 32))
     for n in range(2):
         data = PaymentCreateSchema().load({"amount": 100, "currency": "RUB", "order_id": f"TX-{n}"})
         await payments.create(merchant_id=merchant, livemode=False, data=data)

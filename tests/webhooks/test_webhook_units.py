@@ -52,11 +52,11 @@ def test_previous_secret_signs_only_during_its_overlap():
     rotated = endpoint(secret_version=2, previous_secret_version=1,
                        previous_secret_expires_at="2030-01-01T00:00:00.000000Z")
     now = "2029-12-31T23:59:59.000000Z"
-    assert signing.signing_secrets(KEY, rotated, now) == [signing.derive_secret(KEY, "we_test", 2),
+    assert signing.signing_secrets([KEY], rotated, now) == [signing.derive_secret(KEY, "we_test", 2),
                                                           signing.derive_secret(KEY, "we_test", 1)]
-    assert signing.signing_secrets(KEY, rotated, "2030-01-01T00:00:00.000001Z") == \
+    assert signing.signing_secrets([KEY], rotated, "2030-01-01T00:00:00.000001Z") == \
         [signing.derive_secret(KEY, "we_test", 2)]
-    assert len(signing.signing_secrets(KEY, endpoint(), now)) == 1
+    assert len(signing.signing_secrets([KEY], endpoint(), now)) == 1
 
 
 def test_retry_schedule_is_ten_attempts_with_jitter_and_scale():

@@ -23,9 +23,10 @@ import aiohttp
 
 from kopek import strict_json
 from kopek.ids import new_id
+from kopek.keyring import PurposeKeys
 from kopek.store.records import Merchant
 from kopek.webhooks.guard import refusal
-from kopek.webhooks.signing import SECRET_PREFIX, sign
+from kopek.webhooks.signing import SECRET_PREFIX, signature_header
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,18 @@ def check_secret(instance_key: bytes, merchant_id: str) -> str:
     return SECRET_PREFIX + base64.b64encode(raw).decode()
 
 
-def signature_headers(secret: str, message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+def signature_headers(secrets: list[str], message_id: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """Signed with every accepted check secret, so a shop that still has the old one (during a key
+    rotation's grace) verifies too."""
     return {"webhook-id": message_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, message_id, timestamp, body), "Content-Type": "application/json"}
+            "webhook-signature": signature_header(secrets, message_id, timestamp, body),
+            "Content-Type": "application/json"}
 
 
 class PreCheck:
-    def __init__(self, http: aiohttp.ClientSession, instance_key: bytes, timeout_s: float) -> None:
+    def __init__(self, http: aiohttp.ClientSession, check_keys: PurposeKeys, timeout_s: float) -> None:
         self.http = http
-        self.instance_key = instance_key
+        self.check_keys = check_keys
         self.timeout_s = timeout_s
 
     async def ask(self, merchant: Merchant, payment: dict[str, Any], wallet: str) -> Verdict:
@@ -63,7 +67,8 @@ class PreCheck:
         default = merchant.check_on_timeout == "allow"
         body = json.dumps({"type": "payment.check", "wallet": wallet, "data": {"object": payment}},
                           separators=(",", ":")).encode()
-        headers = signature_headers(check_secret(self.instance_key, merchant.id), new_id("chk"), body, int(time.time()))
+        headers = signature_headers([check_secret(key, merchant.id) for key in self.check_keys.accepted()],
+                                    new_id("chk"), body, int(time.time()))
         headers["Accept-Encoding"] = "identity"  # the session does not decompress answers
         try:
             async with self.http.post(merchant.check_url, data=body, headers=headers, allow_redirects=False,

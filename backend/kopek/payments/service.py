@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from kopek import clock
 from kopek.errors import AuthenticationFailed, Conflict, InvalidRequest, InvalidState, NotFound
+from kopek.keyring import PurposeKeys
 from kopek.ids import check_client_secret, derive_client_secret, new_id
 from kopek.ledger.plans import refuse_if_fee_exceeds
 from kopek.live.hub import LiveHub
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 class PaymentService:
     def __init__(self, *, store: SqliteStore, hub: LiveHub, settings: Settings,
-                 wallets: dict[str, WalletInfo], instance_key: bytes,
+                 wallets: dict[str, WalletInfo], client_keys: PurposeKeys,
                  is_available: Callable[[str], bool] = lambda wallet_id: True) -> None:
         self.store = store
         self.hub = hub
@@ -36,7 +37,7 @@ class PaymentService:
         self.wallets = wallets
         self.is_available = is_available
         self.locks = KeyedLocks()
-        self.instance_key = instance_key
+        self.client_keys = client_keys
 
     # -- views ------------------------------------------------------------------------
 
@@ -44,7 +45,7 @@ class PaymentService:
         return payment_snapshot(payment, self.settings.max_attempts_per_payment)
 
     def client_secret(self, payment: Payment) -> str:
-        return derive_client_secret(self.instance_key, payment.id)
+        return derive_client_secret(self.client_keys.current, payment.id)
 
     def public(self, payment: Payment) -> dict[str, Any]:
         return payment_object(self.snapshot(payment), self.client_secret(payment), self.settings.public_base_url)
@@ -165,7 +166,7 @@ class PaymentService:
     # -- checkout authorisation -------------------------------------------------------
 
     def check_client_secret(self, payment_id: str, client_secret: str | None) -> None:
-        if not client_secret or not check_client_secret(self.instance_key, payment_id, client_secret):
+        if not client_secret or not check_client_secret(self.client_keys.accepted(), payment_id, client_secret):
             raise AuthenticationFailed("invalid client secret for this payment",
                                        code="invalid_client_secret")
 

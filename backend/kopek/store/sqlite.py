@@ -151,13 +151,27 @@ class SqliteStore:
 
     # -- instance ---------------------------------------------------------------------
 
-    async def instance_secret(self, name: str, make: Callable[[], str]) -> str:
+    async def legacy_instance_secrets(self) -> dict[str, str]:
+        """Keys that Kopek versions before the key file kept here (name -> hex)."""
+        return {str(row[0]): str(row[1]) for row in await self._fetchall("SELECT name, value FROM instance_secrets")}
+
+    async def erase_legacy_instance_secrets(self) -> None:
+        """Deletes them so that no copy of the file holds them: secure_delete zeroes the freed
+        bytes, and the checkpoint writes that into the main file and empties the WAL."""
+        assert self._writer is not None
+        async with self._writer.execute("PRAGMA secure_delete") as cursor:
+            before = (await cursor.fetchone() or (0,))[0]
+        await self._writer.execute("PRAGMA secure_delete=ON")
         async with self._transaction() as db:
-            await db.execute("INSERT OR IGNORE INTO instance_secrets VALUES (?, ?)", (name, make()))
-            async with db.execute("SELECT value FROM instance_secrets WHERE name=?", (name,)) as cur:
-                row = await cur.fetchone()
-        assert row is not None
-        return str(row[0])
+            await db.execute("DELETE FROM instance_secrets")
+        await self._writer.execute(f"PRAGMA secure_delete={int(before)}")
+        await self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def holds_business_data(self) -> bool:
+        """Whether secrets may have been issued: merchants, payments or webhook endpoints exist."""
+        row = await self._fetchone("SELECT EXISTS (SELECT 1 FROM merchants) OR EXISTS (SELECT 1 FROM payments) "
+                                   "OR EXISTS (SELECT 1 FROM webhook_endpoints)")
+        return bool(row and row[0])
 
     async def get_instance_setting(self, name: str) -> str | None:
         row = await self._fetchone("SELECT value FROM instance_settings WHERE name=?", (name,))

@@ -70,5 +70,5 @@ async def update_merchant(request: web.Request) -> web.Response:
     merchant = await update_check(request.app, merchant, data)
     body = merchant_object(merchant)
     if merchant.check_url:
-        body["check_secret"] = check_secret(request.app[keys.PAYMENTS].instance_key, merchant.id)
+        body["check_secret"] = check_secret(request.app[keys.KEYRING].purpose("check_secret").current, merchant.id)
     return web.json_response(body)

@@ -10,10 +10,11 @@ from typing import Any
 from marshmallow import ValidationError
 
 from kopek.errors import KopekError
+from kopek.keyring import Keyring
 from kopek.settings import Settings
 from kopek.store.sqlite import SqliteStore
 from kopek.store.webhooks import WebhookStore
-from kopek.webhooks.endpoints import WebhookEndpoints, webhook_instance_key
+from kopek.webhooks.endpoints import WebhookEndpoints
 from kopek.webhooks.events import EVENT_TYPES
 from kopek.webhooks.schemas import EndpointCreateSchema
 from kopek.webhooks.views import endpoint_object
@@ -36,10 +37,10 @@ def add_commands(commands: Any) -> None:
     listing.add_argument("--json", action="store_true")
 
 
-async def run(store: SqliteStore, settings: Settings, args: argparse.Namespace) -> int:
+async def run(store: SqliteStore, keyring: Keyring, settings: Settings, args: argparse.Namespace) -> int:
     if await store.get_merchant(args.merchant) is None:
         return _fail(f"no such merchant: {args.merchant}")
-    endpoints = WebhookEndpoints(WebhookStore(store), settings, await webhook_instance_key(store))
+    endpoints = WebhookEndpoints(WebhookStore(store), settings, keyring.purpose("webhook_secret"))
     livemode = not settings.sandbox
     if args.webhook_action == "create":
         return await _create(endpoints, args, livemode)

@@ -6,15 +6,14 @@ database never holds one: a secret is shown once, when created or rotated.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from kopek import clock
 from kopek.errors import Conflict, InvalidRequest, NotFound, RateLimited
 from kopek.ids import new_id
+from kopek.keyring import PurposeKeys
 from kopek.settings import Settings
-from kopek.store.sqlite import SqliteStore
 from kopek.store.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore
 from kopek.webhooks import guard, signing
 from kopek.webhooks.events import DEFAULT_EVENTS, TEST_EVENT
@@ -22,11 +21,6 @@ from kopek.webhooks.events import DEFAULT_EVENTS, TEST_EVENT
 MAX_ENDPOINTS = 16          # per merchant and mode
 ATTEMPTS_SHOWN = 20         # per delivery in the log
 MAX_OPEN_TESTS = 5          # webhook.test events waiting for one endpoint
-INSTANCE_KEY_NAME = "webhook_secret_key"
-
-
-async def webhook_instance_key(store: SqliteStore) -> bytes:
-    return bytes.fromhex(await store.instance_secret(INSTANCE_KEY_NAME, lambda: secrets.token_hex(32)))
 
 
 @dataclass(frozen=True)
@@ -38,10 +32,10 @@ class WithSecret:
 
 
 class WebhookEndpoints:
-    def __init__(self, store: WebhookStore, settings: Settings, instance_key: bytes) -> None:
+    def __init__(self, store: WebhookStore, settings: Settings, secret_keys: PurposeKeys) -> None:
         self.store = store
         self._settings = settings
-        self._instance_key = instance_key
+        self._secret_keys = secret_keys
 
     async def create(self, *, merchant_id: str, livemode: bool, data: dict[str, Any]) -> WithSecret:
         if await self.store.count_endpoints(merchant_id, livemode) >= MAX_ENDPOINTS:
@@ -115,7 +109,7 @@ class WebhookEndpoints:
                               "wait for them first", extra={"retry_after_s": 5})
 
     def _secret(self, endpoint: WebhookEndpoint) -> str:
-        return signing.derive_secret(self._instance_key, endpoint.id, endpoint.secret_version)
+        return signing.derive_secret(self._secret_keys.current, endpoint.id, endpoint.secret_version)
 
     async def _check_target(self, url: str) -> None:
         try:

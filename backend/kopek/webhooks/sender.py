@@ -18,6 +18,7 @@ from typing import Iterable
 import aiohttp
 
 from kopek import clock
+from kopek.keyring import PurposeKeys
 from kopek.settings import Settings
 from kopek.store.webhooks import AttemptOutcome, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore
 from kopek.webhooks import events, schedule, signing, transport
@@ -39,11 +40,11 @@ class SenderLimits:
 
 
 class WebhookSender:
-    def __init__(self, store: WebhookStore, session: aiohttp.ClientSession, instance_key: bytes,
+    def __init__(self, store: WebhookStore, session: aiohttp.ClientSession, secret_keys: PurposeKeys,
                  settings: Settings, limits: SenderLimits = SenderLimits()) -> None:
         self.store = store
         self._session = session
-        self._instance_key = instance_key
+        self._secret_keys = secret_keys
         self._settings = settings
         self._limits = limits
         self._wake = asyncio.Event()
@@ -146,7 +147,7 @@ class WebhookSender:
     async def _send(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> transport.Reply:
         body = delivery.body.encode()
         timestamp = int(time.time())
-        secrets = signing.signing_secrets(self._instance_key, endpoint)
+        secrets = signing.signing_secrets(self._secret_keys.accepted(), endpoint)
         headers = {"webhook-id": delivery.event_id, "webhook-timestamp": str(timestamp),
                    "webhook-signature": signing.signature_header(secrets, delivery.event_id, timestamp, body)}
         return await transport.post(self._session, endpoint.url, body, headers, self._settings.webhook_timeout_s)

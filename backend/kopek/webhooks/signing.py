@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Iterable
 
 from kopek import clock
 from kopek.store.webhooks import WebhookEndpoint
@@ -18,13 +19,15 @@ def derive_secret(instance_key: bytes, endpoint_id: str, version: int) -> str:
     return SECRET_PREFIX + base64.b64encode(raw).decode()
 
 
-def signing_secrets(instance_key: bytes, endpoint: WebhookEndpoint, now_iso: str | None = None) -> list[str]:
-    """The current secret, then the previous one while its rotation overlap lasts."""
-    found = [derive_secret(instance_key, endpoint.id, endpoint.secret_version)]
+def signing_secrets(accepted_keys: Iterable[bytes], endpoint: WebhookEndpoint,
+                    now_iso: str | None = None) -> list[str]:
+    """The current secret, then the previous one while its rotation overlap lasts, for each accepted
+    instance key (two while a key rotation's grace lasts: the shop may hold a secret of either)."""
+    versions = [endpoint.secret_version]
     expires = endpoint.previous_secret_expires_at
     if endpoint.previous_secret_version is not None and expires and expires > (now_iso or clock.now_iso()):
-        found.append(derive_secret(instance_key, endpoint.id, endpoint.previous_secret_version))
-    return found
+        versions.append(endpoint.previous_secret_version)
+    return [derive_secret(key, endpoint.id, version) for key in accepted_keys for version in versions]
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from kopek import clock, strict_json
+from kopek.keyring import PurposeKeys
 from kopek.store.webhooks import WebhookEndpoint
 from kopek.webhooks import signing
 
@@ -70,14 +71,14 @@ def _text(value: Any) -> str | None:
 
 
 class BuiltInReceiver:
-    def __init__(self, instance_key: bytes) -> None:
-        self._instance_key = instance_key
+    def __init__(self, secret_keys: PurposeKeys) -> None:
+        self._secret_keys = secret_keys
         self._by_merchant: OrderedDict[str, deque[Received]] = OrderedDict()
 
     def receive(self, merchant_id: str, endpoints: Iterable[WebhookEndpoint], headers: Mapping[str, str],
                 body: bytes) -> Received:
         """Checks and remembers one delivery; `endpoints` are the merchant's test endpoints aimed here."""
-        secrets = [s for endpoint in endpoints for s in signing.signing_secrets(self._instance_key, endpoint)]
+        secrets = [s for endpoint in endpoints for s in signing.signing_secrets(self._secret_keys.accepted(), endpoint)]
         event_type, payment_id = summary(body)
         received = Received(clock.now_iso(), _text(headers.get("webhook-id")), event_type, payment_id,
                             signature_valid(secrets, headers, body, time.time()))

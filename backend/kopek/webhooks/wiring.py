@@ -10,7 +10,7 @@ from aiohttp import web
 from kopek import keys
 from kopek.store.webhooks import WebhookStore
 from kopek.web import webhooks as webhook_routes
-from kopek.webhooks.endpoints import WebhookEndpoints, webhook_instance_key
+from kopek.webhooks.endpoints import WebhookEndpoints
 from kopek.webhooks.sender import MAX_IN_FLIGHT, WebhookSender
 from kopek.webhooks.transport import webhook_session
 
@@ -24,11 +24,11 @@ def setup(app: web.Application) -> None:
 async def _webhooks(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = WebhookStore(app[keys.STORE])
-    instance_key = await webhook_instance_key(app[keys.STORE])
+    secret_keys = app[keys.KEYRING].purpose("webhook_secret")
     # Its own session: redirects are never followed, and in live mode the resolver refuses private addresses.
     async with webhook_session(guard_addresses=not settings.sandbox, max_connections=MAX_IN_FLIGHT) as session:
-        sender = WebhookSender(store, session, instance_key, settings)
-        app[keys.WEBHOOK_ENDPOINTS] = WebhookEndpoints(store, settings, instance_key)
+        sender = WebhookSender(store, session, secret_keys, settings)
+        app[keys.WEBHOOK_ENDPOINTS] = WebhookEndpoints(store, settings, secret_keys)
         app[keys.WEBHOOK_SENDER] = sender
         task = asyncio.create_task(sender.run_forever())
         yield

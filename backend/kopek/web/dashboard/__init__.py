@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from typing import AsyncIterator
 
@@ -39,6 +38,5 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
     config = app[keys.SETTINGS]
     app[keys.ACCOUNTS] = Accounts(app[keys.STORE], LoginThrottle(
         app[keys.LIMITS], config.login_failures_per_email, config.login_failures_per_ip, config.login_failure_window_s))
-    key = await app[keys.STORE].instance_secret("dashboard_form_key", lambda: secrets.token_hex(32))
-    app[keys.VISITOR_TOKENS] = VisitorTokens(bytes.fromhex(key))
+    app[keys.VISITOR_TOKENS] = VisitorTokens(app[keys.KEYRING].purpose("dashboard_form").current)
     yield

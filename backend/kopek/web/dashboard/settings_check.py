@@ -52,7 +52,7 @@ def _check_page(request: web.Request, member: Member, *, status: int = 200,
     merchant = member.merchant
     secret = None
     if member.is_owner and merchant.check_url:
-        secret = check_secret(request.app[keys.PAYMENTS].instance_key, merchant.id)
+        secret = check_secret(request.app[keys.KEYRING].purpose("check_secret").current, merchant.id)
     shown: dict[str, Any] = {"check_url": merchant.check_url or "", "check_on_timeout": merchant.check_on_timeout}
     if values is not None:
         shown.update({name: values.get(name, "") for name in shown})

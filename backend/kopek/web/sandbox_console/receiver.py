@@ -18,7 +18,6 @@ from kopek.web.dashboard.render import flash, see_other
 from kopek.web.requests import read_query
 from kopek.web.sandbox_console.forms import NoParameters
 from kopek.web.sandbox_console.workspace import LIVEMODE, Workspace, load_workspace, workspace
-from kopek.webhooks.endpoints import webhook_instance_key
 from kopek.webhooks.events import EVENT_TYPES
 from kopek.webhooks.test_receiver import RECEIVER_PATH, BuiltInReceiver, Received, receiver_url
 
@@ -28,7 +27,7 @@ DESCRIPTION = "Sandbox console: the built-in test receiver"
 
 async def receiver_context(app: web.Application) -> AsyncIterator[None]:
     """After the database: the receiver derives endpoint secrets from the webhooks' instance key."""
-    app[keys.BUILT_IN_RECEIVER] = BuiltInReceiver(await webhook_instance_key(app[keys.STORE]))
+    app[keys.BUILT_IN_RECEIVER] = BuiltInReceiver(app[keys.KEYRING].purpose("webhook_secret"))
     yield
 
 
