@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from kopek.keyring import PurposeKeys
 from kopek import clock
 from kopek.ledger.booking import book_on_success
 from kopek.ledger.service import Ledger
 from kopek.live.hub import LiveHub
+from kopek.master_key import open_keyring
 from kopek.merchants import create_merchant
 from kopek.payments import states
 from kopek.payments.service import PaymentService
@@ -61,9 +61,10 @@ class Harness:
 
     async def open(self) -> Harness:
         await self.store.open()
+        keyring = await open_keyring(self.settings, self.store)
         self.store.change_hooks.append(book_on_success)
         self.service = PaymentService(store=self.store, hub=LiveHub(100), settings=self.settings,
-                                      wallets=registry.WALLETS, client_keys=PurposeKeys.single(b"k" * 32))
+                                      wallets=registry.WALLETS, client_keys=keyring.purpose("client_secret"))
         self.ledger = Ledger(self.store, registry.WALLETS)
         return self
 

@@ -6,6 +6,7 @@ import pytest
 
 from kopek import clock, keys
 from kopek.app import create_app
+from kopek.master_key import open_keyring
 from kopek.merchants import create_merchant
 from kopek.store.idempotency import IdempotencyStore, KeyScope, StoredResponse
 from kopek.store.sqlite import SqliteStore
@@ -66,6 +67,7 @@ async def test_claims_cut_off_by_a_stop_are_released_at_start(tmp_path, unused_t
     settings = make_settings(tmp_path, unused_tcp_port)
     store = SqliteStore(settings.db_path)
     await store.open()
+    await open_keyring(settings, store)
     merchant = await create_merchant(store, "Shop", ["https://shop.test"])
     keystore = IdempotencyStore(store)
     done, cut_off = KeyScope(merchant.merchant.id, False, "done"), KeyScope(merchant.merchant.id, False, "cut")
