@@ -181,3 +181,24 @@ def test_time_running_out_fires_kopek_expired(page, shop, e2e_dir):
     expect(frame.get_by_role("heading", name="Payment expired")).to_be_visible()
     expect(page.locator('#events li[data-event="kopek:expired"]')).to_have_count(1)
     assert shop_server_sees(page, shop, payment_id)["status"] == "expired"
+
+
+# When the shop hears kopek:ready, the frame already has the height of what it shows: the page
+# moves once, at the reveal, and a click right after ready lands where the shopper aimed.
+HEIGHT_AT_READY = """() => {
+  document.addEventListener('kopek:ready', () => {
+    const frame = document.querySelector('#pay iframe');
+    window.heightAtReady = frame.getBoundingClientRect().height;
+  });
+}"""
+
+
+def test_the_frame_has_its_final_height_when_it_says_ready(page, shop):
+    page.add_init_script(f"({HEIGHT_AT_READY})()")
+    page.goto(f"{shop.origin}/checkout")
+    expect(page.locator('#events li[data-event="kopek:ready"]')).to_have_count(1)
+    page.wait_for_timeout(500)  # any resize after ready has arrived by now
+    settled = page.locator("#pay iframe").evaluate("frame => frame.getBoundingClientRect().height")
+    content = page.frame_locator("#pay iframe").locator("#kopek-checkout").evaluate(
+        "root => Math.ceil(root.getBoundingClientRect().height)")
+    assert page.evaluate("window.heightAtReady") == settled == pytest.approx(content, abs=1)

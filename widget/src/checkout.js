@@ -160,6 +160,7 @@
     fieldRows: [],
     syncing: false,
     resync: false,
+    toldHeight: 0,           // the height last told to the loader
     initTimer: 0,
     popup: null,             // the approval window opened on Pay
     popupNavigated: false,
@@ -235,6 +236,7 @@
     state.walletId = defaultWalletId(payment);
     if (payment.status === 'processing') state.processingSince = Date.now();
     render();
+    reportHeight(); // before ready: the loader reveals the frame at its final height
     tell('ready', {payment: {id: payment.id, status: payment.status, amount: payment.amount, currency: payment.currency}});
     if (isTerminal(payment)) tellTerminal(payment);
     else startLive();
@@ -1003,15 +1005,15 @@
 
   // <main>'s height: documentElement.scrollHeight never drops below the iframe's own height.
   function watchHeight() {
-    let last = 0;
-    const report = () => {
-      const height = Math.ceil(root.getBoundingClientRect().height);
-      if (height === last) return;
-      last = height;
-      tell('resize', {height});
-    };
-    new ResizeObserver(report).observe(root);
-    report();
+    new ResizeObserver(reportHeight).observe(root);
+    reportHeight();
+  }
+
+  function reportHeight() {
+    const height = Math.ceil(root.getBoundingClientRect().height);
+    if (height === state.toldHeight) return;
+    state.toldHeight = height;
+    tell('resize', {height});
   }
 
   // ---- small helpers
