@@ -204,3 +204,45 @@ class ErrorBodySchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
+
+
+# -- what the checkout frame's endpoints answer (payments/views.py checkout_view, web/checkout.py) --
+
+class CheckoutPaymentSchema(Schema):
+    """The shopper's view of a payment: no order id, metadata or client secret."""
+    id = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    amount = fields.Integer()
+    currency = fields.String()
+    description = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True)
+    wallet = fields.String(allow_none=True)
+    next_action = fields.Nested(NextActionSchema, allow_none=True)
+    last_error = fields.Nested(PaymentErrorSchema, allow_none=True)
+    attempts_left = fields.Integer(allow_none=True)
+    return_url = fields.String(allow_none=True)
+
+
+class CheckoutStateSchema(Schema):
+    payment = fields.Nested(CheckoutPaymentSchema)
+    wallets = fields.List(fields.Nested(WalletSchema), metadata={"description": "The wallets this payment offers"})
+    seq = fields.Integer(metadata={"description": "The payment's last event seq"})
+
+
+class CheckoutResultSchema(Schema):
+    payment = fields.Nested(CheckoutPaymentSchema)
+
+
+class CheckoutEventSchema(Schema):
+    id = fields.String()
+    object = fields.String(metadata={"example": "event"})
+    type = fields.String()
+    seq = fields.Integer()
+    created_at = fields.String()
+    payment = fields.Nested(CheckoutPaymentSchema)
+
+
+class CheckoutEventListSchema(Schema):
+    data = fields.List(fields.Nested(CheckoutEventSchema))
+    has_more = fields.Boolean()
+    payment = fields.Nested(CheckoutPaymentSchema)

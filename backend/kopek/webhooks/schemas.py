@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from kopek.payments.schemas import StrictInteger
 from kopek.webhooks.events import DEFAULT_EVENTS, EVENT_TYPES
 from kopek.webhooks.guard import url_problem
+from kopek.openapi_operation import Operation
 
 MAX_OVERLAP_S = 7 * 86400
 STATUSES = ("enabled", "disabled")
@@ -127,20 +128,20 @@ class DeliveryListSchema(Schema):
 
 _ENDPOINT = "/v1/webhook_endpoints/{id}"
 # For web/openapi.py: (method, path, summary, request schema or None, response status, response schema)
-OPERATIONS = [
-    ("post", "/v1/webhook_endpoints", "Create a webhook endpoint (its secret is shown only here)",
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/webhook_endpoints", "Create a webhook endpoint (its secret is shown only here)",
      EndpointCreateSchema, 201, EndpointWithSecretSchema),
-    ("get", "/v1/webhook_endpoints", "List webhook endpoints", None, 200, EndpointListSchema),
-    ("get", _ENDPOINT, "Retrieve a webhook endpoint", None, 200, EndpointSchema),
-    ("post", _ENDPOINT, "Update a webhook endpoint's URL, events, description or status", EndpointUpdateSchema,
+    Operation("get", "/v1/webhook_endpoints", "List webhook endpoints", None, 200, EndpointListSchema),
+    Operation("get", _ENDPOINT, "Retrieve a webhook endpoint", None, 200, EndpointSchema),
+    Operation("post", _ENDPOINT, "Update a webhook endpoint's URL, events, description or status", EndpointUpdateSchema,
      200, EndpointSchema),
-    ("delete", _ENDPOINT, "Delete a webhook endpoint (its open deliveries are abandoned)", None, 200,
+    Operation("delete", _ENDPOINT, "Delete a webhook endpoint (its open deliveries are abandoned)", None, 200,
      DeletedSchema),
-    ("post", _ENDPOINT + "/rotate_secret", "Rotate the signing secret; the old one signs too during the overlap",
+    Operation("post", _ENDPOINT + "/rotate_secret", "Rotate the signing secret; the old one signs too during the overlap",
      RotateSecretSchema, 200, EndpointWithSecretSchema),
-    ("post", _ENDPOINT + "/test", "Send a webhook.test event to this endpoint", None, 202, DeliverySchema),
-    ("get", _ENDPOINT + "/deliveries", "This endpoint's deliveries, newest first, each with its attempts",
+    Operation("post", _ENDPOINT + "/test", "Send a webhook.test event to this endpoint", None, 202, DeliverySchema),
+    Operation("get", _ENDPOINT + "/deliveries", "This endpoint's deliveries, newest first, each with its attempts",
      DeliveryListQuerySchema, 200, DeliveryListSchema),
-    ("post", _ENDPOINT + "/deliveries/{delivery_id}/redeliver", "Attempt a delivery again now (same webhook-id)",
+    Operation("post", _ENDPOINT + "/deliveries/{delivery_id}/redeliver", "Attempt a delivery again now (same webhook-id)",
      None, 202, DeliverySchema),
 ]
