@@ -12,7 +12,7 @@ from kopek.errors import InvalidRequest
 from kopek.openapi_operation import Operation
 from kopek.payments.precheck import check_secret
 from kopek.webhooks.guard import UrlNotAllowed, check_url_target
-from kopek.webhooks.schemas import valid_url
+from kopek.webhooks.schemas import SecretShownOnceSchema, valid_url
 from kopek.store.records import Merchant
 from kopek.web.requests import authenticate, read_json
 
@@ -27,7 +27,7 @@ class MerchantUpdateSchema(Schema):
                                      metadata={"description": "What a timeout or a bad answer means"})
 
 
-class MerchantSchema(Schema):
+class MerchantSchema(SecretShownOnceSchema):
     """What merchant_object answers; POST adds check_secret while a check URL is set."""
     id = fields.String()
     object = fields.String(metadata={"example": "merchant"})
@@ -35,7 +35,8 @@ class MerchantSchema(Schema):
     origins = fields.List(fields.String(), metadata={"description": "Origins allowed to frame the checkout"})
     check_url = fields.String(allow_none=True)
     check_on_timeout = fields.String(metadata={"enum": ["allow", "refuse"]})
-    check_secret = fields.String(metadata={"description": "Signs the pre-check requests; POST only, when set"})
+    check_secret = fields.String(allow_none=True, metadata={
+        "description": "Signs the pre-check requests; POST only, when set; null in an idempotent replay"})
 
 
 OPERATIONS: list[Operation] = [

@@ -29,10 +29,12 @@ def _url_field(**kwargs: Any) -> fields.String:
 
 
 def _events_field(**kwargs: Any) -> fields.List:
+    # load_default=None only marks "left out"; the document shows the list that then applies.
+    default = {"default": list(DEFAULT_EVENTS)} if "load_default" in kwargs else {}
     return fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
                        validate=validate.Length(min=1, max=len(EVENT_TYPES)),
                        metadata={"description": f"Event types; default {', '.join(DEFAULT_EVENTS)}.",
-                                 "example": ["payment.succeeded"]}, **kwargs)
+                                 "example": ["payment.succeeded"], **default}, **kwargs)
 
 
 class EndpointCreateSchema(Schema):
@@ -79,9 +81,16 @@ class EndpointSchema(Schema):
     updated_at = fields.String()
 
 
-class EndpointWithSecretSchema(EndpointSchema):
-    secret = fields.String(metadata={"description": "whsec_...: shown only here, once.",
-                                     "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+class SecretShownOnceSchema(Schema):
+    """An idempotent replay (web/idempotency.py) never holds a secret: it answers null there and says so."""
+    secret_shown_once = fields.Boolean(metadata={
+        "description": "Only in a replayed response: the secret was shown in the first one and is null here."})
+
+
+class EndpointWithSecretSchema(EndpointSchema, SecretShownOnceSchema):
+    secret = fields.String(allow_none=True, metadata={
+        "description": "whsec_...: shown only here, once; null in an idempotent replay.",
+        "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 
 
 class EndpointListSchema(Schema):
