@@ -102,7 +102,7 @@ OPERATIONS: list[Operation] = [
      ButtonSchema),
     Operation("post", "/v1/buttons/{id}/checkout", "The snippet's form: a fresh payment, then 303 to its hosted "
               "page", ButtonCheckoutFormSchema, 303, None, security=None, content_type="text/html", error_content_type="text/html",
-              request_content_type="application/x-www-form-urlencoded", errors=(403, 404, 410, 429)),
+              request_content_type="application/x-www-form-urlencoded", errors=(400, 403, 404, 410, 429)),
 ]
 
 

@@ -35,7 +35,15 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+# What fields.Url(schemes={"http", "https"}, require_tld=False) accepts, roughly, for the document.
+URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[!-~]*)?$"
+
+
 class Currency(fields.String):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("enum", sorted(CURRENCY_EXPONENTS))
+        super().__init__(**kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs).upper()
         if code not in CURRENCY_EXPONENTS:
@@ -51,7 +59,9 @@ class PaymentCreateSchema(Schema):
                              metadata={"description": "The shop's order id; paid at most once."})
     description = fields.String(load_default="", validate=validate.Length(max=500))
     return_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
-                            validate=validate.Length(max=2048))
+                            validate=validate.Length(max=2048), metadata={
+                                "format": "uri", "pattern": URL_PATTERN,
+                                "description": "Where the hosted page sends the shopper back; http(s)"})
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                            values=fields.String(validate=validate.Length(max=500)),
                            load_default=dict)
@@ -199,6 +209,7 @@ class ErrorBodySchema(Schema):
     message = fields.String()
     param = fields.String()
     fields_ = fields.Dict(data_key="fields")
+    retry_after_s = fields.Integer(metadata={"description": "With 429: seconds to wait before retrying"})
     request_id = fields.String()
 
 
