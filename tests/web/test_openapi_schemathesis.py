@@ -3,8 +3,13 @@ input makes it fail with a 5xx."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 import schemathesis
+from schemathesis import checks
 from hypothesis import HealthCheck, settings
 
 from kopek.web.openapi import build_spec
@@ -32,4 +37,33 @@ schema = schemathesis.openapi.from_dict(build_spec("http://127.0.0.1"))
 @schema.parametrize()
 @settings(derandomize=True, max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_responses_match_the_document(case, server, sandbox_secret_key):
-    case.call_and_validate(base_url=server.base_url, headers={"Authorization": f"Bearer {sandbox_secret_key}"})
+    case.call_and_validate(base_url=server.base_url, headers={"Authorization": f"Bearer {sandbox_secret_key}"},
+                           excluded_checks=NOT_EXPRESSIBLE)
+
+
+# Left out, on purpose:
+# - missing_required_header wants a 401 for a request without a key, but once this run's many bad keys
+#   from 127.0.0.1 trip the per-address guess backoff (web/requests.py), every request from it is a
+#   documented 429 until the delay passes: the throttle working, not a lie in the document.
+# - positive_data_acceptance: some rules are the merchant's settings, not the schema's (return_url must
+#   lie on an allowed origin, wallets must be enabled); schema-valid input can be a correct 400.
+NOT_EXPRESSIBLE = [checks.missing_required_header, checks.positive_data_acceptance]
+
+
+def test_a_non_ascii_payment_id_is_a_401_not_a_500(server):
+    request = urllib.request.Request(f"{server.base_url}/v1/checkout/%C3%96%C2%AB",
+                                     headers={"Kopek-Client-Secret": "pay_x_secret_y"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=5)
+    with answer.value:
+        assert answer.value.code == 401
+        assert json.loads(answer.value.read())["error"]["code"] == "invalid_client_secret"
+
+
+def test_a_multipart_form_without_a_boundary_is_a_400_not_a_500(server):
+    request = urllib.request.Request(f"{server.base_url}/v1/buttons/btn_x/checkout", data=b"pk=pk_test_x",
+                                     headers={"Content-Type": "multipart/form-data"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=5)
+    with answer.value:
+        assert answer.value.code == 400
