@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 import schemathesis
 from schemathesis import checks
 from hypothesis import HealthCheck, settings
@@ -68,3 +69,19 @@ def test_a_multipart_form_without_a_boundary_is_a_400_not_a_500(server):
         urllib.request.urlopen(request, timeout=5)
     with answer.value:
         assert answer.value.code == 400
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/v1/webhook_endpoints", {"url": "http://127.0.0.1:9/hook"}),
+    ("/v1/merchant", {"check_url": "http://127.0.0.1:9/check"}),
+])
+def test_a_replayed_creation_matches_the_document_too(server, sandbox_secret_key, path, body):
+    """A replay answers secret: null with secret_shown_once (web/idempotency.py); the first answer has the secret."""
+    operation = schema[path]["POST"]
+    headers = {"Authorization": f"Bearer {sandbox_secret_key}", "Idempotency-Key": f"replay-{path}"}
+    first, replay = (requests.post(server.base_url + path, json=body, headers=headers, timeout=5) for _ in range(2))
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json().get("secret", replay.json().get("check_secret")) is None
+    assert replay.json()["secret_shown_once"] is True
+    operation.validate_response(first)
+    operation.validate_response(replay)
