@@ -95,11 +95,11 @@ class ButtonCheckoutFormSchema(Schema):
 # publishable key); it answers 303 to the hosted page, and its errors are HTML pages. /b/{id} is not /v1.
 OPERATIONS: list[Operation] = [
     Operation("post", "/v1/buttons", "Create a payment button: a snippet for a static page", ButtonCreateSchema, 201,
-     ButtonSchema),
+              ButtonSchema),
     Operation("get", "/v1/buttons", "List payment buttons, newest first", ButtonListQuerySchema, 200, ButtonListSchema),
     Operation("get", "/v1/buttons/{id}", "Retrieve a payment button", None, 200, ButtonSchema),
     Operation("post", "/v1/buttons/{id}", "Retire (active: false) or reactivate a payment button", ButtonUpdateSchema, 200,
-     ButtonSchema),
+              ButtonSchema),
     Operation("post", "/v1/buttons/{id}/checkout", "The snippet's form: a fresh payment, then 303 to its hosted "
               "page", ButtonCheckoutFormSchema, 303, None, security=None, content_type="text/html", error_content_type="text/html",
               request_content_type="application/x-www-form-urlencoded", errors=(400, 403, 404, 410, 429)),

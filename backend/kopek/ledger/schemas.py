@@ -129,12 +129,12 @@ class SettlementListSchema(Schema):
 OPERATIONS: list[Operation] = [
     Operation("get", "/v1/fee_plans", "This merchant's fee plan for every wallet", None, 200, FeePlanListSchema),
     Operation("post", "/v1/fee_plans/{wallet}", "Set the fee plan for one wallet (sandbox servers only)",
-     FeePlanUpdateSchema, 200, FeePlanSchema),
+              FeePlanUpdateSchema, 200, FeePlanSchema),
     Operation("get", "/v1/balance", "Pending and available amounts per currency", None, 200, BalanceSchema),
     Operation("get", "/v1/settlements", "Settlements, newest day first", SettlementListQuerySchema, 200,
-     SettlementListSchema),
+              SettlementListSchema),
     Operation("get", "/v1/settlements/{id}", "A settlement with its totals and a page of its lines",
-     SettlementQuerySchema, 200, SettlementSchema),
+              SettlementQuerySchema, 200, SettlementSchema),
     Operation("get", "/v1/settlements/{id}/report.csv", "A settlement's lines as a CSV report", None, 200,
               {"type": "string"}, content_type="text/csv"),
 ]

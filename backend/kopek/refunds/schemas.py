@@ -44,7 +44,7 @@ class RefundListSchema(Schema):
 
 OPERATIONS: list[Operation] = [
     Operation("post", "/v1/refunds", "Refund a succeeded payment, in full (by default) or in part", RefundCreateSchema, 200,
-     RefundSchema),
+              RefundSchema),
     Operation("get", "/v1/refunds", "A payment's refunds, oldest first", RefundListQuerySchema, 200, RefundListSchema),
     Operation("get", "/v1/refunds/{id}", "Retrieve a refund", None, 200, RefundSchema),
 ]
