@@ -22,6 +22,7 @@ from kopek.payments.schemas import MAX_AMOUNT_MINOR, Currency, StrictBoolean, St
 from kopek.providers.contract import WalletInfo
 from kopek.store.buttons import Button, ButtonStore
 from kopek.store.sqlite import SqliteStore
+from kopek.openapi_operation import Operation
 
 MAX_LIFETIME_S = 5 * 365 * 86400
 MAX_PAGE_SIZE = 100
@@ -86,15 +87,22 @@ class ButtonListSchema(Schema):
     has_more = fields.Boolean()
 
 
-# For web/openapi.py: (method, path, summary, request schema, status, response schema). The
-# shopper's routes (POST /v1/buttons/{id}/checkout, /b/{id}) answer HTML and are not listed.
-OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
-    ("post", "/v1/buttons", "Create a payment button: a snippet for a static page", ButtonCreateSchema, 201,
-     ButtonSchema),
-    ("get", "/v1/buttons", "List payment buttons, newest first", ButtonListQuerySchema, 200, ButtonListSchema),
-    ("get", "/v1/buttons/{id}", "Retrieve a payment button", None, 200, ButtonSchema),
-    ("post", "/v1/buttons/{id}", "Retire (active: false) or reactivate a payment button", ButtonUpdateSchema, 200,
-     ButtonSchema),
+class ButtonCheckoutFormSchema(Schema):
+    pk = fields.String(required=True, metadata={"description": "The button's publishable key, pk_test_... or pk_live_..."})
+
+
+# For web/openapi.py. The shopper's POST /v1/buttons/{id}/checkout is public (the form carries the
+# publishable key); it answers 303 to the hosted page, and its errors are HTML pages. /b/{id} is not /v1.
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/buttons", "Create a payment button: a snippet for a static page", ButtonCreateSchema, 201,
+              ButtonSchema),
+    Operation("get", "/v1/buttons", "List payment buttons, newest first", ButtonListQuerySchema, 200, ButtonListSchema),
+    Operation("get", "/v1/buttons/{id}", "Retrieve a payment button", None, 200, ButtonSchema),
+    Operation("post", "/v1/buttons/{id}", "Retire (active: false) or reactivate a payment button", ButtonUpdateSchema, 200,
+              ButtonSchema),
+    Operation("post", "/v1/buttons/{id}/checkout", "The snippet's form: a fresh payment, then 303 to its hosted "
+              "page", ButtonCheckoutFormSchema, 303, None, security=None, content_type="text/html", error_content_type="text/html",
+              request_content_type="application/x-www-form-urlencoded", errors=(400, 403, 404, 410, 429)),
 ]
 
 

@@ -31,7 +31,10 @@ def derive_client_secret(instance_key: bytes, payment_id: str) -> str:
 
 def check_client_secret(accepted_keys: Iterable[bytes], payment_id: str, presented: str) -> bool:
     """Whether `presented` was made with any of the keys (during a key rotation's grace: two)."""
-    return any(hmac.compare_digest(derive_client_secret(key, payment_id), presented) for key in accepted_keys)
+    # Bytes: compare_digest refuses non-ASCII str, and an id from the URL or a header may be anything.
+    wanted = presented.encode("utf-8", "surrogateescape")
+    return any(hmac.compare_digest(derive_client_secret(key, payment_id).encode("utf-8", "surrogateescape"), wanted)
+               for key in accepted_keys)
 
 
 def payment_id_from_client_secret(client_secret: str) -> str | None:

@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from kopek.ledger.fees import MAX_BASIS_POINTS, MAX_FIXED_MINOR, FeePlan
 from kopek.payments.schemas import StrictInteger
+from kopek.openapi_operation import Operation
 
 
 def _minor(description: str, **kwargs: Any) -> StrictInteger:
@@ -125,13 +126,15 @@ class SettlementListSchema(Schema):
     has_more = fields.Boolean()
 
 
-OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
-    ("get", "/v1/fee_plans", "This merchant's fee plan for every wallet", None, 200, FeePlanListSchema),
-    ("post", "/v1/fee_plans/{wallet}", "Set the fee plan for one wallet (sandbox servers only)",
-     FeePlanUpdateSchema, 200, FeePlanSchema),
-    ("get", "/v1/balance", "Pending and available amounts per currency", None, 200, BalanceSchema),
-    ("get", "/v1/settlements", "Settlements, newest day first", SettlementListQuerySchema, 200,
-     SettlementListSchema),
-    ("get", "/v1/settlements/{id}", "A settlement with its totals and a page of its lines",
-     SettlementQuerySchema, 200, SettlementSchema),
+OPERATIONS: list[Operation] = [
+    Operation("get", "/v1/fee_plans", "This merchant's fee plan for every wallet", None, 200, FeePlanListSchema),
+    Operation("post", "/v1/fee_plans/{wallet}", "Set the fee plan for one wallet (sandbox servers only)",
+              FeePlanUpdateSchema, 200, FeePlanSchema),
+    Operation("get", "/v1/balance", "Pending and available amounts per currency", None, 200, BalanceSchema),
+    Operation("get", "/v1/settlements", "Settlements, newest day first", SettlementListQuerySchema, 200,
+              SettlementListSchema),
+    Operation("get", "/v1/settlements/{id}", "A settlement with its totals and a page of its lines",
+              SettlementQuerySchema, 200, SettlementSchema),
+    Operation("get", "/v1/settlements/{id}/report.csv", "A settlement's lines as a CSV report", None, 200,
+              {"type": "string"}, content_type="text/csv"),
 ]

@@ -35,7 +35,15 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+# What fields.Url(schemes={"http", "https"}, require_tld=False) accepts, roughly, for the document.
+URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[!-~]*)?$"
+
+
 class Currency(fields.String):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("enum", sorted(CURRENCY_EXPONENTS))
+        super().__init__(**kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         code = super()._deserialize(value, attr, data, **kwargs).upper()
         if code not in CURRENCY_EXPONENTS:
@@ -51,7 +59,9 @@ class PaymentCreateSchema(Schema):
                              metadata={"description": "The shop's order id; paid at most once."})
     description = fields.String(load_default="", validate=validate.Length(max=500))
     return_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
-                            validate=validate.Length(max=2048))
+                            validate=validate.Length(max=2048), metadata={
+                                "format": "uri", "pattern": URL_PATTERN,
+                                "description": "Where the hosted page sends the shopper back; http(s)"})
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                            values=fields.String(validate=validate.Length(max=500)),
                            load_default=dict)
@@ -199,8 +209,51 @@ class ErrorBodySchema(Schema):
     message = fields.String()
     param = fields.String()
     fields_ = fields.Dict(data_key="fields")
+    retry_after_s = fields.Integer(metadata={"description": "With 429: seconds to wait before retrying"})
     request_id = fields.String()
 
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema)
+
+
+# -- what the checkout frame's endpoints answer (payments/views.py checkout_view, web/checkout.py) --
+
+class CheckoutPaymentSchema(Schema):
+    """The shopper's view of a payment: no order id, metadata or client secret."""
+    id = fields.String()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    amount = fields.Integer()
+    currency = fields.String()
+    description = fields.String(allow_none=True)
+    expires_at = fields.String(allow_none=True)
+    wallet = fields.String(allow_none=True)
+    next_action = fields.Nested(NextActionSchema, allow_none=True)
+    last_error = fields.Nested(PaymentErrorSchema, allow_none=True)
+    attempts_left = fields.Integer(allow_none=True)
+    return_url = fields.String(allow_none=True)
+
+
+class CheckoutStateSchema(Schema):
+    payment = fields.Nested(CheckoutPaymentSchema)
+    wallets = fields.List(fields.Nested(WalletSchema), metadata={"description": "The wallets this payment offers"})
+    seq = fields.Integer(metadata={"description": "The payment's last event seq"})
+
+
+class CheckoutResultSchema(Schema):
+    payment = fields.Nested(CheckoutPaymentSchema)
+
+
+class CheckoutEventSchema(Schema):
+    id = fields.String()
+    object = fields.String(metadata={"example": "event"})
+    type = fields.String()
+    seq = fields.Integer()
+    created_at = fields.String()
+    payment = fields.Nested(CheckoutPaymentSchema)
+
+
+class CheckoutEventListSchema(Schema):
+    data = fields.List(fields.Nested(CheckoutEventSchema))
+    has_more = fields.Boolean()
+    payment = fields.Nested(CheckoutPaymentSchema)

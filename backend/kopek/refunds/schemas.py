@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from kopek.payments.schemas import MAX_AMOUNT_MINOR, Currency, StrictInteger
+from kopek.openapi_operation import Operation
 
 ID = validate.Regexp(r"^[A-Za-z0-9_]{4,64}$", error="Not a valid id.")
 
@@ -41,9 +42,9 @@ class RefundListSchema(Schema):
     has_more = fields.Boolean()
 
 
-OPERATIONS = [
-    ("post", "/v1/refunds", "Refund a succeeded payment, in full (by default) or in part", RefundCreateSchema, 200,
-     RefundSchema),
-    ("get", "/v1/refunds", "A payment's refunds, oldest first", RefundListQuerySchema, 200, RefundListSchema),
-    ("get", "/v1/refunds/{id}", "Retrieve a refund", None, 200, RefundSchema),
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/refunds", "Refund a succeeded payment, in full (by default) or in part", RefundCreateSchema, 200,
+              RefundSchema),
+    Operation("get", "/v1/refunds", "A payment's refunds, oldest first", RefundListQuerySchema, 200, RefundListSchema),
+    Operation("get", "/v1/refunds/{id}", "Retrieve a refund", None, 200, RefundSchema),
 ]

@@ -84,7 +84,10 @@ async def update_button(request: web.Request) -> web.Response:
 async def button_checkout(request: web.Request) -> web.Response:
     """The snippet's form lands here: a fresh payment, then 303 to its hosted page."""
     _count(request.app[keys.BUTTON_CHECKOUTS_PER_IP], client_ip(request))
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # a multipart body without a boundary, say
+        raise PageError(400, "invalid_request", "This form could not be read.", "Не удалось прочитать форму.") from None
     pk = form.get("pk")
     button = await _usable_button(request, pk if isinstance(pk, str) else "")
     _count(request.app[keys.BUTTON_CHECKOUTS_PER_BUTTON], button.id)

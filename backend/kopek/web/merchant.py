@@ -9,9 +9,10 @@ from marshmallow import Schema, fields, validate
 
 from kopek import keys
 from kopek.errors import InvalidRequest
+from kopek.openapi_operation import Operation
 from kopek.payments.precheck import check_secret
 from kopek.webhooks.guard import UrlNotAllowed, check_url_target
-from kopek.webhooks.schemas import valid_url
+from kopek.webhooks.schemas import SecretShownOnceSchema, valid_url
 from kopek.store.records import Merchant
 from kopek.web.requests import authenticate, read_json
 
@@ -24,6 +25,25 @@ class MerchantUpdateSchema(Schema):
                        "on a live server it must not reach a private, loopback, link-local or reserved address."})
     check_on_timeout = fields.String(validate=validate.OneOf(["allow", "refuse"]),
                                      metadata={"description": "What a timeout or a bad answer means"})
+
+
+class MerchantSchema(SecretShownOnceSchema):
+    """What merchant_object answers; POST adds check_secret while a check URL is set."""
+    id = fields.String()
+    object = fields.String(metadata={"example": "merchant"})
+    name = fields.String()
+    origins = fields.List(fields.String(), metadata={"description": "Origins allowed to frame the checkout"})
+    check_url = fields.String(allow_none=True)
+    check_on_timeout = fields.String(metadata={"enum": ["allow", "refuse"]})
+    check_secret = fields.String(allow_none=True, metadata={
+        "description": "Signs the pre-check requests; POST only, when set; null in an idempotent replay"})
+
+
+OPERATIONS: list[Operation] = [
+    Operation("get", "/v1/merchant", "This merchant's settings", None, 200, MerchantSchema),
+    Operation("post", "/v1/merchant", "Set or clear the pre-check URL; answers the check's signing secret",
+              MerchantUpdateSchema, 200, MerchantSchema, errors=(400, 401, 429)),
+]
 
 
 def merchant_object(merchant: Merchant) -> dict[str, Any]:

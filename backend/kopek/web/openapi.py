@@ -13,26 +13,52 @@ from kopek import __version__, keys
 from kopek.buttons import OPERATIONS as BUTTON_OPERATIONS
 from kopek.ledger import schemas as ledger_schemas
 from kopek.payments import feed_schemas, schemas
+from kopek.openapi_operation import Operation
 from kopek.refunds import schemas as refund_schemas
+from kopek.web import merchant
 from kopek.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY_PARAMETER
+from kopek.web.requests import CLIENT_SECRET_HEADER
 from kopek.webhooks import schemas as webhook_schemas
 
 routes = web.RouteTableDef()
 
-# (method, path, summary, request schema or None, response status, response schema)
-OPERATIONS: list[tuple[str, str, str, Any, int, Any]] = [
-    ("post", "/v1/payments", "Create a payment", schemas.PaymentCreateSchema, 201, schemas.PaymentSchema),
-    ("get", "/v1/payments", "List payments, newest first", schemas.PaymentListQuerySchema, 200,
-     schemas.PaymentListSchema),
-    ("get", "/v1/payments/{id}", "Retrieve a payment", None, 200, schemas.PaymentSchema),
-    ("post", "/v1/payments/{id}/cancel", "Cancel a payment", None, 200, schemas.PaymentSchema),
-    ("get", "/v1/payments/{id}/events", "A payment's events in seq order", schemas.EventsQuerySchema, 200,
-     schemas.EventListSchema),
-    ("get", "/v1/wallets", "Every wallet, with whether this merchant enabled it", None, 200, schemas.WalletListSchema),
-    ("post", "/v1/wallets/{id}", "Enable or disable a wallet for this merchant", schemas.WalletUpdateSchema, 200,
-     schemas.WalletSchema),
-    ("get", "/v1/events", "This merchant's events, oldest first, for polling", feed_schemas.EventFeedQuerySchema,
-     200, feed_schemas.EventFeedPageSchema),
+ATTEMPT_KEY_PARAMETER = {"in": "header", "name": "Idempotency-Key", "required": True,
+                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_\\-]{8,255}$"},
+                         "description": "A fresh key per attempt: a double click makes one attempt"}
+ERROR_DESCRIPTIONS = {400: "Bad input", 401: "A missing or wrong key or client secret",
+                      403: "Not allowed", 404: "No such object", 409: "Not possible in the current state",
+                      410: "No longer active", 429: "Too many requests; retry after retry_after_s"}
+# The checkout frame's errors: bad input, a wrong client secret, an unknown payment, the wrong state
+# (attempting a canceled payment), too many guesses.
+CHECKOUT_ERRORS = (400, 401, 404, 409, 429)
+
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/payments", "Create a payment", schemas.PaymentCreateSchema, 201, schemas.PaymentSchema),
+    Operation("get", "/v1/payments", "List payments, newest first", schemas.PaymentListQuerySchema, 200,
+              schemas.PaymentListSchema),
+    Operation("get", "/v1/payments/{id}", "Retrieve a payment", None, 200, schemas.PaymentSchema),
+    Operation("post", "/v1/payments/{id}/cancel", "Cancel a payment", None, 200, schemas.PaymentSchema),
+    Operation("get", "/v1/payments/{id}/events", "A payment's events in seq order", schemas.EventsQuerySchema, 200,
+              schemas.EventListSchema),
+    Operation("get", "/v1/wallets", "Every wallet, with whether this merchant enabled it", None, 200, schemas.WalletListSchema),
+    Operation("post", "/v1/wallets/{id}", "Enable or disable a wallet for this merchant", schemas.WalletUpdateSchema, 200,
+              schemas.WalletSchema),
+    Operation("get", "/v1/events", "This merchant's events, oldest first, for polling", feed_schemas.EventFeedQuerySchema,
+              200, feed_schemas.EventFeedPageSchema),
+    Operation("get", "/v1/checkout/{id}", "The checkout's state and the wallets it offers", None, 200,
+              schemas.CheckoutStateSchema, security="clientSecret", errors=(401, 404, 429)),
+    Operation("post", "/v1/checkout/{id}/attempts", "Pay with a wallet: start an attempt", schemas.AttemptCreateSchema,
+              200, schemas.CheckoutResultSchema, security="clientSecret", errors=CHECKOUT_ERRORS),
+    Operation("post", "/v1/checkout/{id}/confirm", "Relay the code the wallet sent", schemas.ConfirmSchema, 200,
+              schemas.CheckoutResultSchema, security="clientSecret", errors=CHECKOUT_ERRORS),
+    Operation("post", "/v1/checkout/{id}/resend", "Ask the wallet to send the code again", schemas.EmptySchema, 200,
+              schemas.CheckoutResultSchema, security="clientSecret", errors=CHECKOUT_ERRORS),
+    Operation("post", "/v1/checkout/{id}/cancel", "The shopper cancels the payment", None, 200,
+              schemas.CheckoutResultSchema, security="clientSecret", errors=(401, 404, 409, 429)),
+    Operation("get", "/v1/checkout/{id}/events", "The payment's events after a seq (polling fallback)",
+              schemas.EventsQuerySchema, 200, schemas.CheckoutEventListSchema, security="clientSecret",
+              errors=(400, 401, 404, 429)),
+    *merchant.OPERATIONS,
     *webhook_schemas.OPERATIONS,
     *BUTTON_OPERATIONS,
     *ledger_schemas.OPERATIONS,
@@ -45,36 +71,50 @@ def build_spec(public_base_url: str) -> dict[str, Any]:
                    plugins=[MarshmallowPlugin()], servers=[{"url": public_base_url}])
     spec.components.security_scheme("secretKey", {"type": "http", "scheme": "bearer",
                                                   "description": "Your secret key, sk_test_... or sk_live_..."})
+    spec.components.security_scheme("clientSecret", {
+        "type": "apiKey", "in": "header", "name": CLIENT_SECRET_HEADER,
+        "description": "The payment's client_secret (pay_..._secret_...), for the checkout frame; one payment only. "
+                       "Never put it in a URL."})
     spec.components.schema("Error", schema=schemas.ErrorSchema)
-    for method, path, summary, request_schema, status, response_schema in OPERATIONS:
-        spec.path(path=path, operations={method: _operation(method, path, summary, request_schema,
-                                                            status, response_schema)})
+    for operation in OPERATIONS:
+        spec.path(path=operation.path, operations={operation.method: _operation(operation)})
     return spec.to_dict()
 
 
-def _operation(method: str, path: str, summary: str, request_schema: Any, status: int,
-               response_schema: Any) -> dict[str, Any]:
+def _operation(op: Operation) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "summary": summary,
-        "security": [{"secretKey": []}],
-        "responses": {
-            str(status): {"description": "OK", "content": {"application/json": {"schema": response_schema}}},
-            "default": {"description": "An error", "content": {"application/json": {"schema": "Error"}}},
-        },
+        "summary": op.summary,
+        "security": [{op.security: []}] if op.security else [],
+        "responses": {str(op.status): _success(op), **_errors(op)},
     }
-    parameters = []
-    for name in re.findall(r"{(\w+)}", path):
-        parameters.append({"in": "path", "name": name, "required": True, "schema": {"type": "string"}})
-    if method == "post":
+    parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                  for name in re.findall(r"{(\w+)}", op.path)]
+    if op.method == "post" and op.security == "secretKey":
         parameters.append({**IDEMPOTENCY_KEY_PARAMETER})
-    if request_schema is not None and method == "get":
-        parameters.append({"in": "query", "schema": request_schema})
-    elif request_schema is not None:
+    if op.path == "/v1/checkout/{id}/attempts":
+        parameters.append({**ATTEMPT_KEY_PARAMETER})
+    if op.request_schema is not None and op.method == "get":
+        parameters.append({"in": "query", "schema": op.request_schema})
+    elif op.request_schema is not None:
         operation["requestBody"] = {"required": True,
-                                    "content": {"application/json": {"schema": request_schema}}}
+                                    "content": {op.request_content_type: {"schema": op.request_schema}}}
     if parameters:
         operation["parameters"] = parameters
     return operation
+
+
+def _success(op: Operation) -> dict[str, Any]:
+    if op.status == 303:
+        return {"description": "See Other: the hosted payment page", "headers": {
+            "Location": {"schema": {"type": "string"}, "description": "The hosted page's URL"}}}
+    return {"description": "OK", "content": {op.content_type: {"schema": op.response_schema}}}
+
+
+def _errors(op: Operation) -> dict[str, Any]:
+    schema: Any = "Error" if op.error_content_type == "application/json" else {"type": "string"}
+    body = {"content": {op.error_content_type: {"schema": schema}}}
+    return {**{str(status): {"description": ERROR_DESCRIPTIONS[status], **body} for status in op.errors},
+            "default": {"description": "An error", **body}}
 
 
 @routes.get("/v1/openapi.json")

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from kopek.payments.schemas import StrictInteger
 from kopek.webhooks.events import DEFAULT_EVENTS, EVENT_TYPES
 from kopek.webhooks.guard import url_problem
+from kopek.openapi_operation import Operation
 
 MAX_OVERLAP_S = 7 * 86400
 STATUSES = ("enabled", "disabled")
@@ -28,10 +29,12 @@ def _url_field(**kwargs: Any) -> fields.String:
 
 
 def _events_field(**kwargs: Any) -> fields.List:
+    # load_default=None only marks "left out"; the document shows the list that then applies.
+    default = {"default": list(DEFAULT_EVENTS)} if "load_default" in kwargs else {}
     return fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)),
                        validate=validate.Length(min=1, max=len(EVENT_TYPES)),
                        metadata={"description": f"Event types; default {', '.join(DEFAULT_EVENTS)}.",
-                                 "example": ["payment.succeeded"]}, **kwargs)
+                                 "example": ["payment.succeeded"], **default}, **kwargs)
 
 
 class EndpointCreateSchema(Schema):
@@ -78,9 +81,16 @@ class EndpointSchema(Schema):
     updated_at = fields.String()
 
 
-class EndpointWithSecretSchema(EndpointSchema):
-    secret = fields.String(metadata={"description": "whsec_...: shown only here, once.",
-                                     "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+class SecretShownOnceSchema(Schema):
+    """An idempotent replay (web/idempotency.py) never holds a secret: it answers null there and says so."""
+    secret_shown_once = fields.Boolean(metadata={
+        "description": "Only in a replayed response: the secret was shown in the first one and is null here."})
+
+
+class EndpointWithSecretSchema(EndpointSchema, SecretShownOnceSchema):
+    secret = fields.String(allow_none=True, metadata={
+        "description": "whsec_...: shown only here, once; null in an idempotent replay.",
+        "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 
 
 class EndpointListSchema(Schema):
@@ -127,20 +137,20 @@ class DeliveryListSchema(Schema):
 
 _ENDPOINT = "/v1/webhook_endpoints/{id}"
 # For web/openapi.py: (method, path, summary, request schema or None, response status, response schema)
-OPERATIONS = [
-    ("post", "/v1/webhook_endpoints", "Create a webhook endpoint (its secret is shown only here)",
-     EndpointCreateSchema, 201, EndpointWithSecretSchema),
-    ("get", "/v1/webhook_endpoints", "List webhook endpoints", None, 200, EndpointListSchema),
-    ("get", _ENDPOINT, "Retrieve a webhook endpoint", None, 200, EndpointSchema),
-    ("post", _ENDPOINT, "Update a webhook endpoint's URL, events, description or status", EndpointUpdateSchema,
-     200, EndpointSchema),
-    ("delete", _ENDPOINT, "Delete a webhook endpoint (its open deliveries are abandoned)", None, 200,
-     DeletedSchema),
-    ("post", _ENDPOINT + "/rotate_secret", "Rotate the signing secret; the old one signs too during the overlap",
-     RotateSecretSchema, 200, EndpointWithSecretSchema),
-    ("post", _ENDPOINT + "/test", "Send a webhook.test event to this endpoint", None, 202, DeliverySchema),
-    ("get", _ENDPOINT + "/deliveries", "This endpoint's deliveries, newest first, each with its attempts",
-     DeliveryListQuerySchema, 200, DeliveryListSchema),
-    ("post", _ENDPOINT + "/deliveries/{delivery_id}/redeliver", "Attempt a delivery again now (same webhook-id)",
-     None, 202, DeliverySchema),
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/webhook_endpoints", "Create a webhook endpoint (its secret is shown only here)",
+              EndpointCreateSchema, 201, EndpointWithSecretSchema),
+    Operation("get", "/v1/webhook_endpoints", "List webhook endpoints", None, 200, EndpointListSchema),
+    Operation("get", _ENDPOINT, "Retrieve a webhook endpoint", None, 200, EndpointSchema),
+    Operation("post", _ENDPOINT, "Update a webhook endpoint's URL, events, description or status", EndpointUpdateSchema,
+              200, EndpointSchema),
+    Operation("delete", _ENDPOINT, "Delete a webhook endpoint (its open deliveries are abandoned)", None, 200,
+              DeletedSchema),
+    Operation("post", _ENDPOINT + "/rotate_secret", "Rotate the signing secret; the old one signs too during the overlap",
+              RotateSecretSchema, 200, EndpointWithSecretSchema),
+    Operation("post", _ENDPOINT + "/test", "Send a webhook.test event to this endpoint", None, 202, DeliverySchema),
+    Operation("get", _ENDPOINT + "/deliveries", "This endpoint's deliveries, newest first, each with its attempts",
+              DeliveryListQuerySchema, 200, DeliveryListSchema),
+    Operation("post", _ENDPOINT + "/deliveries/{delivery_id}/redeliver", "Attempt a delivery again now (same webhook-id)",
+              None, 202, DeliverySchema),
 ]
