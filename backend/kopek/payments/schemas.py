@@ -154,12 +154,16 @@ class PaymentListSchema(Schema):
     has_more = fields.Boolean()
 
 
-class EventSchema(Schema):
+class EventFieldsSchema(Schema):
+    """What an event says in both views; the payment in it is the shop's or the shopper's."""
     id = fields.String()
     object = fields.String(metadata={"example": "event"})
     type = fields.String()
     seq = fields.Integer()
     created_at = fields.String()
+
+
+class EventSchema(EventFieldsSchema):
     payment = fields.Nested(PaymentSchema)
 
 
@@ -244,12 +248,7 @@ class CheckoutResultSchema(Schema):
     payment = fields.Nested(CheckoutPaymentSchema)
 
 
-class CheckoutEventSchema(Schema):
-    id = fields.String()
-    object = fields.String(metadata={"example": "event"})
-    type = fields.String()
-    seq = fields.Integer()
-    created_at = fields.String()
+class CheckoutEventSchema(EventFieldsSchema):
     payment = fields.Nested(CheckoutPaymentSchema)
 
 
