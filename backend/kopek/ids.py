@@ -25,15 +25,16 @@ def hash_secret(secret: str) -> str:
 
 def derive_client_secret(instance_key: bytes, payment_id: str) -> str:
     """A payment's client secret is derived, so it is never stored and can be shown again."""
-    tag = hmac.new(instance_key, payment_id.encode(), hashlib.sha256).hexdigest()[:32]
+    tag = hmac.new(instance_key, payment_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
     return f"{payment_id}_secret_{tag}"
 
 
 def check_client_secret(accepted_keys: Iterable[bytes], payment_id: str, presented: str) -> bool:
     """Whether `presented` was made with any of the keys (during a key rotation's grace: two)."""
-    # Bytes: compare_digest refuses non-ASCII str, and an id from the URL or a header may be anything.
-    wanted = presented.encode("utf-8", "surrogateescape")
-    return any(hmac.compare_digest(derive_client_secret(key, payment_id).encode("utf-8", "surrogateescape"), wanted)
+    # Bytes: compare_digest refuses non-ASCII str, and what a client presents may be any string,
+    # lone surrogates included (JSON's "\ud800").
+    wanted = presented.encode("utf-8", "surrogatepass")
+    return any(hmac.compare_digest(derive_client_secret(key, payment_id).encode("utf-8", "surrogatepass"), wanted)
                for key in accepted_keys)
 
 
