@@ -316,7 +316,9 @@
     if (!(seq > state.lastSeq) || !event || !event.payment || state.terminalTold) return;
     state.lastSeq = seq;
     tell('status', {status: event.payment.status, seq, payment: event.payment});
-    if (show) showPayment(event.payment, true);
+    // A final state is shown at once, even from a poll: it never changes again, and its event
+    // may be the last one this frame will hear.
+    if (show || isTerminal(event.payment)) showPayment(event.payment, true);
   }
 
   function showPayment(payment, tellIfTerminal) {
