@@ -52,17 +52,23 @@ class Generation:
     master: bytes
     legacy: Mapping[str, bytes] = field(default_factory=dict)
     expires_at: str | None = None   # set on the previous generation: the end of its grace
+    # Derived once: purpose keys are read on every payment view, check and webhook.
+    _purpose_keys: Mapping[str, bytes] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        derived = {purpose: self.legacy[purpose] if purpose in self.legacy else
+                   hmac.new(self.master, f"kopek-purpose:{purpose}".encode(), hashlib.sha256).digest()
+                   for purpose in PURPOSES}
+        object.__setattr__(self, "_purpose_keys", derived)
 
     @classmethod
     def new(cls) -> Generation:
         return cls(secrets.token_bytes(MIN_KEY_BYTES))
 
     def purpose_key(self, purpose: str) -> bytes:
-        if purpose not in PURPOSES:
+        if purpose not in self._purpose_keys:
             raise ValueError(f"unknown key purpose: {purpose}")
-        if purpose in self.legacy:
-            return self.legacy[purpose]
-        return hmac.new(self.master, f"kopek-purpose:{purpose}".encode(), hashlib.sha256).digest()
+        return self._purpose_keys[purpose]
 
     def live_at(self, now_iso: str) -> bool:
         return self.expires_at is None or self.expires_at > now_iso
