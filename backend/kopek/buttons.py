@@ -20,9 +20,11 @@ from kopek.money import Money
 from kopek.payments.return_url import check_return_url
 from kopek.payments.schemas import MAX_AMOUNT_MINOR, Currency, StrictBoolean, StrictInteger
 from kopek.providers.contract import WalletInfo
+from kopek.providers.registry import WALLETS
 from kopek.store.buttons import Button, ButtonStore
 from kopek.store.sqlite import SqliteStore
 from kopek.openapi_operation import Operation
+from kopek.url_shape import http_url
 
 MAX_LIFETIME_S = 5 * 365 * 86400
 MAX_PAGE_SIZE = 100
@@ -34,18 +36,21 @@ class ButtonCreateSchema(Schema):
     currency = Currency(required=True, metadata={"description": "ISO 4217 code, e.g. RUB"})
     description = fields.String(required=True, validate=validate.Length(min=1, max=500),
                                 metadata={"description": "What the shopper buys; shown on the payment page."})
-    return_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
-                            validate=validate.Length(max=2048),
-                            metadata={"description": "Where the shopper goes when the payment is over, with "
-                                                     "kopek_payment_id and kopek_status added."})
+    return_url = http_url("Where the shopper goes when the payment is over, with kopek_payment_id and "
+                          "kopek_status added; on one of your allowed origins.", load_default=None)
     expires_at = fields.AwareDateTime(load_default=None, format="iso",
                                       metadata={"description": "ISO 8601 with a time zone; after it the button "
                                                                "answers 410."})
     expires_in = StrictInteger(load_default=None, validate=validate.Range(min=60, max=MAX_LIFETIME_S),
                                metadata={"description": "Seconds until the button expires (instead of expires_at)."})
-    wallets = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=None,
+    wallets = fields.List(fields.String(validate=validate.Length(min=1, max=40), metadata={"enum": list(WALLETS)}),
+                          load_default=None,
                           validate=validate.Length(min=1, max=20),
                           metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
+
+    # _one_expiry for the document: not both expires_at and expires_in set.
+    OPENAPI_RULE = {"not": {"required": ["expires_at", "expires_in"], "properties": {
+        "expires_at": {"type": "string"}, "expires_in": {"type": "integer"}}}}
 
     @validates_schema
     def _one_expiry(self, data: dict[str, Any], **kwargs: Any) -> None:

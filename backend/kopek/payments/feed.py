@@ -47,11 +47,13 @@ def decode_cursor(cursor: str) -> int:
     return int(match.group(1))
 
 
+# Every exact event type, and every prefix such as `payment.*` that some event type starts with.
+KNOWN_TYPE_PATTERNS = (*EVENT_TYPES, *dict.fromkeys(
+    ".".join(parts[:depth]) + ".*" for parts in (t.split(".") for t in EVENT_TYPES) for depth in range(1, len(parts))))
+
+
 def is_known_type(pattern: str) -> bool:
-    """An exact event type, or a prefix such as `payment.*` that some event type starts with."""
-    if pattern.endswith(".*"):
-        return any(known.startswith(pattern[:-1]) for known in EVENT_TYPES)
-    return pattern in EVENT_TYPES
+    return pattern in KNOWN_TYPE_PATTERNS
 
 
 def split_types(patterns: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:

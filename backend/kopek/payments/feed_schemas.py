@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from kopek.payments.feed import EVENT_TYPES, CursorInvalid, decode_cursor, is_known_type
+from kopek.payments.feed import EVENT_TYPES, KNOWN_TYPE_PATTERNS, CursorInvalid, decode_cursor, is_known_type
 from kopek.payments.schemas import PaymentSchema
 
 MAX_TYPE_FILTERS = 20
@@ -25,6 +25,9 @@ class Cursor(fields.String):
 
 
 class EventTypePattern(fields.String):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={"enum": list(KNOWN_TYPE_PATTERNS)}, **kwargs)
+
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         pattern = super()._deserialize(value, attr, data, **kwargs)
         if not is_known_type(pattern):

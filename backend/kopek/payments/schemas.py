@@ -8,6 +8,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from kopek.money import CURRENCY_EXPONENTS
 from kopek.payments.states import STATUSES
+from kopek.providers.registry import WALLETS
+from kopek.url_shape import http_url
 
 MAX_AMOUNT_MINOR = 10**12
 MAX_METADATA_KEYS = 20
@@ -35,10 +37,6 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
-# What fields.Url(schemes={"http", "https"}, require_tld=False) accepts, roughly, for the document.
-URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[!-~]*)?$"
-
-
 class Currency(fields.String):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {}).setdefault("enum", sorted(CURRENCY_EXPONENTS))
@@ -58,16 +56,14 @@ class PaymentCreateSchema(Schema):
     order_id = fields.String(required=True, validate=validate.Length(min=1, max=200),
                              metadata={"description": "The shop's order id; paid at most once."})
     description = fields.String(load_default="", validate=validate.Length(max=500))
-    return_url = fields.Url(load_default=None, schemes={"http", "https"}, require_tld=False,
-                            validate=validate.Length(max=2048), metadata={
-                                "format": "uri", "pattern": URL_PATTERN,
-                                "description": "Where the hosted page sends the shopper back; http(s)"})
+    return_url = http_url("Where the hosted page sends the shopper back; http(s), on one of your allowed "
+                          "origins.", load_default=None)
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                            values=fields.String(validate=validate.Length(max=500)),
                            load_default=dict)
     expires_in = StrictInteger(load_default=None, validate=validate.Range(min=60, max=7 * 86400),
                                metadata={"description": "Seconds until the payment expires."})
-    wallets = fields.List(fields.String(), load_default=None, validate=validate.Length(min=1, max=20),
+    wallets = fields.List(fields.String(metadata={"enum": list(WALLETS)}), load_default=None, validate=validate.Length(min=1, max=20),
                           metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
 
     @validates_schema
@@ -141,6 +137,7 @@ class PaymentSchema(Schema):
     wallet = fields.String(allow_none=True)
     next_action = fields.Nested(NextActionSchema, allow_none=True)
     last_error = fields.Nested(PaymentErrorSchema, allow_none=True)
+    attempts_left = fields.Integer(metadata={"description": "Wrong codes the shopper may still enter"})
     return_url = fields.String(allow_none=True)
     expires_at = fields.String()
     created_at = fields.String()
@@ -214,6 +211,13 @@ class ErrorBodySchema(Schema):
     param = fields.String()
     fields_ = fields.Dict(data_key="fields")
     retry_after_s = fields.Integer(metadata={"description": "With 429: seconds to wait before retrying"})
+    payment = fields.String(metadata={"description": "With duplicate_order: the order's open or paid payment"})
+    status = fields.String(metadata={"description": "With invalid_state: the payment's status"})
+    wallet = fields.String(metadata={"description": "With wallet_unavailable: the wallet"})
+    tries_left = fields.Integer(metadata={"description": "With a wrong code: how many more the attempt allows"})
+    available = fields.Integer(metadata={"description": "With insufficient_available_balance, in minor units"})
+    refundable = fields.Integer(metadata={"description": "With a refund above what is left, in minor units"})
+    settlement = fields.String(metadata={"description": "With a settlement conflict: the settlement"})
     request_id = fields.String()
 
 

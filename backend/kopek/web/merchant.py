@@ -12,6 +12,7 @@ from kopek.errors import InvalidRequest
 from kopek.openapi_operation import Operation
 from kopek.payments.precheck import check_secret
 from kopek.webhooks.guard import UrlNotAllowed, check_url_target
+from kopek.url_shape import url_metadata
 from kopek.webhooks.schemas import SecretShownOnceSchema, valid_url
 from kopek.store.records import Merchant
 from kopek.web.requests import authenticate, read_json
@@ -20,9 +21,9 @@ routes = web.RouteTableDef()
 
 
 class MerchantUpdateSchema(Schema):
-    check_url = fields.String(allow_none=True, validate=valid_url, metadata={
-        "description": "Asked before each attempt; null turns the check off. http(s), at most 2048 characters; "
-                       "on a live server it must not reach a private, loopback, link-local or reserved address."})
+    check_url = fields.String(allow_none=True, validate=valid_url, metadata=url_metadata(
+        "Asked before each attempt; null turns the check off. http(s), at most 2048 characters; "
+        "on a live server it must not reach a private, loopback, link-local or reserved address."))
     check_on_timeout = fields.String(validate=validate.OneOf(["allow", "refuse"]),
                                      metadata={"description": "What a timeout or a bad answer means"})
 

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from kopek import __version__, keys
 from kopek.buttons import OPERATIONS as BUTTON_OPERATIONS
@@ -33,7 +34,8 @@ ERROR_DESCRIPTIONS = {400: "Bad input", 401: "A missing or wrong key or client s
 CHECKOUT_ERRORS = (400, 401, 404, 409, 429)
 
 OPERATIONS: list[Operation] = [
-    Operation("post", "/v1/payments", "Create a payment", schemas.PaymentCreateSchema, 201, schemas.PaymentSchema),
+    Operation("post", "/v1/payments", "Create a payment", schemas.PaymentCreateSchema, 201, schemas.PaymentSchema,
+              errors=(400, 401, 409, 429)),
     Operation("get", "/v1/payments", "List payments, newest first", schemas.PaymentListQuerySchema, 200,
               schemas.PaymentListSchema),
     Operation("get", "/v1/payments/{id}", "Retrieve a payment", None, 200, schemas.PaymentSchema),
@@ -78,7 +80,17 @@ def build_spec(public_base_url: str) -> dict[str, Any]:
     spec.components.schema("Error", schema=schemas.ErrorSchema)
     for operation in OPERATIONS:
         spec.path(path=operation.path, operations={operation.method: _operation(operation)})
-    return spec.to_dict()
+    document = spec.to_dict()
+    _add_cross_field_rules(document, spec.plugins[0].converter)
+    return document
+
+
+def _add_cross_field_rules(document: dict[str, Any], converter: Any) -> None:
+    """A schema's OPENAPI_RULE states what its @validates_schema checks, where JSON Schema can say it."""
+    for key, name in converter.refs.items():  # key: (schema class, modifiers...)
+        rule = getattr(key[0], "OPENAPI_RULE", None)
+        if rule:
+            document["components"]["schemas"][name].update(rule)
 
 
 def _operation(op: Operation) -> dict[str, Any]:
@@ -96,11 +108,17 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request_schema is not None and op.method == "get":
         parameters.append({"in": "query", "schema": op.request_schema})
     elif op.request_schema is not None:
-        operation["requestBody"] = {"required": True,
+        operation["requestBody"] = {"required": _requires_a_body(op.request_schema),
                                     "content": {op.request_content_type: {"schema": op.request_schema}}}
     if parameters:
         operation["parameters"] = parameters
     return operation
+
+
+def _requires_a_body(schema: Any) -> bool:
+    """An update whose fields are all optional takes no body too (read_json treats it as {})."""
+    instance = schema() if isinstance(schema, type) else schema
+    return not isinstance(instance, Schema) or any(field.required for field in instance.fields.values())
 
 
 def _success(op: Operation) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-MAX_URL_LENGTH = 2048
+from kopek.url_shape import MAX_URL_LENGTH
+
 RESOLVE_TIMEOUT_S = 5.0
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddrInfo = tuple[int, int, int, str, tuple[Any, ...]]   # what getaddrinfo gives: family, type, proto, name, sockaddr

@@ -10,6 +10,7 @@ from kopek.payments.schemas import StrictInteger
 from kopek.webhooks.events import DEFAULT_EVENTS, EVENT_TYPES
 from kopek.webhooks.guard import url_problem
 from kopek.openapi_operation import Operation
+from kopek.url_shape import url_metadata
 
 MAX_OVERLAP_S = 7 * 86400
 STATUSES = ("enabled", "disabled")
@@ -23,9 +24,9 @@ def valid_url(value: str) -> None:
 
 
 def _url_field(**kwargs: Any) -> fields.String:
-    return fields.String(validate=valid_url, metadata={
-        "description": "http(s) URL, at most 2048 characters; in live mode it must not reach a "
-                       "private, loopback, link-local or reserved address."}, **kwargs)
+    return fields.String(validate=valid_url, metadata=url_metadata(
+        "http(s) URL, at most 2048 characters; in live mode it must not reach a "
+        "private, loopback, link-local or reserved address."), **kwargs)
 
 
 def _events_field(**kwargs: Any) -> fields.List:
