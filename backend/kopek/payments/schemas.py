@@ -63,7 +63,8 @@ class PaymentCreateSchema(Schema):
                            load_default=dict)
     expires_in = StrictInteger(load_default=None, validate=validate.Range(min=60, max=7 * 86400),
                                metadata={"description": "Seconds until the payment expires."})
-    wallets = fields.List(fields.String(metadata={"enum": list(WALLETS)}), load_default=None, validate=validate.Length(min=1, max=20),
+    wallets = fields.List(fields.String(metadata={"enum": list(WALLETS)}), load_default=None,
+                          validate=validate.Length(min=1, max=20),
                           metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
 
     @validates_schema
