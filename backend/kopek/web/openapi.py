@@ -69,8 +69,9 @@ OPERATIONS: list[Operation] = [
 
 
 def build_spec(public_base_url: str) -> dict[str, Any]:
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(title="Kopek API", version=__version__, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()], servers=[{"url": public_base_url}])
+                   plugins=[marshmallow], servers=[{"url": public_base_url}])
     spec.components.security_scheme("secretKey", {"type": "http", "scheme": "bearer",
                                                   "description": "Your secret key, sk_test_... or sk_live_..."})
     spec.components.security_scheme("clientSecret", {
@@ -81,7 +82,7 @@ def build_spec(public_base_url: str) -> dict[str, Any]:
     for operation in OPERATIONS:
         spec.path(path=operation.path, operations={operation.method: _operation(operation)})
     document = spec.to_dict()
-    _add_cross_field_rules(document, spec.plugins[0].converter)
+    _add_cross_field_rules(document, marshmallow.converter)
     return document
 
 
