@@ -20,7 +20,7 @@ from kopek.money import Money
 from kopek.payments.return_url import check_return_url
 from kopek.payments.schemas import MAX_AMOUNT_MINOR, Currency, StrictBoolean, StrictInteger
 from kopek.providers.contract import WalletInfo
-from kopek.providers.registry import WALLETS
+from kopek.providers.registry import WALLETS, wallet_limits_rule
 from kopek.store.buttons import Button, ButtonStore
 from kopek.store.sqlite import SqliteStore
 from kopek.openapi_operation import Operation
@@ -48,9 +48,9 @@ class ButtonCreateSchema(Schema):
                           validate=validate.Length(min=1, max=20),
                           metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
 
-    # _one_expiry for the document: not both expires_at and expires_in set.
+    # For the document: _one_expiry (not both expires_at and expires_in), and ButtonService._check_wallets.
     OPENAPI_RULE = {"not": {"required": ["expires_at", "expires_in"], "properties": {
-        "expires_at": {"type": "string"}, "expires_in": {"type": "integer"}}}}
+        "expires_at": {"type": "string"}, "expires_in": {"type": "integer"}}}, **wallet_limits_rule()}
 
     @validates_schema
     def _one_expiry(self, data: dict[str, Any], **kwargs: Any) -> None:

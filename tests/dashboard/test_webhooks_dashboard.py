@@ -288,7 +288,9 @@ async def test_test_events_and_endpoints_are_bounded(kopek, owner):
         assert created.status == 201
     await owner.get(BASE)
     page = await owner.post(BASE, {"url": "http://127.0.0.1:9/one-too-many"})
-    assert page.status == 400 and "at most 16 webhook endpoints" in page.text
+    assert page.status == 409
+    assert "at most 16 webhook endpoints" in page.find(r'<div class="alert alert-error" role="alert">(.*?)</div>')
+    assert 'value="http://127.0.0.1:9/one-too-many"' in page.text
     assert len(await api_endpoints(kopek, owner)) == 16
 
 

@@ -184,11 +184,25 @@ async def test_without_a_secret_key_it_is_401(kopek):
     assert (await kopek.client.post(BASE, json={"url": "https://shop.example"}, headers=publishable)).status == 401
 
 
-async def test_endpoints_per_merchant_are_bounded(kopek):
-    for n in range(16):
+async def test_endpoints_per_merchant_are_bounded_and_the_cap_is_a_409_until_one_is_deleted(kopek):
+    """The same body succeeds after a delete: the cap is the merchant's state, not the request's fault."""
+    first = await create(kopek, url="http://127.0.0.1:9/0")
+    for n in range(1, 16):
         await create(kopek, url=f"http://127.0.0.1:9/{n}")
     response = await kopek.client.post(BASE, json={"url": "http://127.0.0.1:9/17"}, headers=kopek.auth())
-    assert response.status == 400 and (await error_of(response))["code"] == "endpoint_limit"
+    assert response.status == 409 and (await error_of(response))["code"] == "endpoint_limit"
+    assert (await kopek.client.delete(f"{BASE}/{first['id']}", headers=kopek.auth())).status == 200
+    await create(kopek, url="http://127.0.0.1:9/17")
+
+
+async def test_concurrent_creations_cannot_pass_the_cap(kopek):
+    """Forty creations at once over real HTTP: the count and the insert are one step, so exactly 16 land."""
+    answers = await asyncio.gather(*(kopek.client.post(BASE, json={"url": f"http://127.0.0.1:9/{n}"},
+                                                       headers={**kopek.auth(), "Idempotency-Key": f"cap-race-{n}"})
+                                     for n in range(40)))
+    assert sorted(answer.status for answer in answers) == [201] * 16 + [409] * 24
+    listed = await (await kopek.client.get(BASE, params={"limit": "100"}, headers=kopek.auth())).json()
+    assert len(listed["data"]) == 16
 
 
 async def test_test_event_and_redeliver_on_a_disabled_endpoint_are_409(kopek):

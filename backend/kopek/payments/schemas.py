@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from kopek.money import CURRENCY_EXPONENTS
 from kopek.payments.states import STATUSES
-from kopek.providers.registry import WALLETS
+from kopek.providers.registry import WALLETS, wallet_limits_rule
 from kopek.url_shape import http_url
 
 MAX_AMOUNT_MINOR = 10**12
@@ -60,12 +60,18 @@ class PaymentCreateSchema(Schema):
                           "origins.", load_default=None)
     metadata = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
                            values=fields.String(validate=validate.Length(max=500)),
-                           load_default=dict)
+                           load_default=dict,
+                           metadata={"maxProperties": MAX_METADATA_KEYS,
+                                     "description": f"Up to {MAX_METADATA_KEYS} keys of 1 to 40 characters, each "
+                                                    "with a string of up to 500; returned as sent."})
     expires_in = StrictInteger(load_default=None, validate=validate.Range(min=60, max=7 * 86400),
                                metadata={"description": "Seconds until the payment expires."})
     wallets = fields.List(fields.String(metadata={"enum": list(WALLETS)}), load_default=None,
                           validate=validate.Length(min=1, max=20),
                           metadata={"description": "Restrict the wallets offered, e.g. [\"webmoney\"]."})
+
+    # PaymentService._check_wallets for the document: some offered wallet takes the amount (GET /v1/wallets).
+    OPENAPI_RULE = wallet_limits_rule()
 
     @validates_schema
     def _bounded_metadata(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -32,3 +32,14 @@ def build_simulators(context: SimulatorContext) -> dict[str, web.Application]:
 
 def magic_accounts(wallet_id: str) -> list[dict[str, str]]:
     return example_accounts(PLUGINS[wallet_id].example_account)
+
+
+def wallet_limits_rule(wallets: dict[str, WalletInfo] = WALLETS) -> dict[str, object]:
+    """The JSON Schema (OpenAPI 3.0) of "some offered wallet takes this amount in this currency", which
+    payments and buttons check: one branch per wallet and currency. `properties` holds when `wallets` is
+    absent, so a request that names no wallets needs only some wallet's limits."""
+    return {"anyOf": [
+        {"properties": {"currency": {"enum": [limits.currency]},
+                        "amount": {"minimum": limits.min_amount, "maximum": limits.max_amount},
+                        "wallets": {"not": {"items": {"not": {"enum": [wallet.id]}}}}}}
+        for wallet in wallets.values() for limits in wallet.limits]}

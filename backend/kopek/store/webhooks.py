@@ -111,17 +111,17 @@ class WebhookStore:
 
     # -- endpoints --------------------------------------------------------------------
 
-    async def insert_endpoint(self, endpoint: WebhookEndpoint) -> None:
+    async def insert_endpoint_below(self, endpoint: WebhookEndpoint, cap: int) -> bool:
+        """Insert unless the merchant already has `cap` endpoints in this mode; False if it has. The count
+        and the insert are one statement, so concurrent creations cannot both pass the cap."""
         values = {**endpoint.__dict__, "livemode": int(endpoint.livemode), "events": json.dumps(endpoint.events)}
         async with self._store._transaction() as db:
-            await db.execute(f"INSERT INTO webhook_endpoints ({', '.join(values)}) "
-                             f"VALUES ({', '.join('?' for _ in values)})", tuple(values.values()))
-
-    async def count_endpoints(self, merchant_id: str, livemode: bool) -> int:
-        row = await self._store._fetchone(
-            "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id=? AND livemode=? AND deleted_at IS NULL",
-            (merchant_id, int(livemode)))
-        return int(row[0]) if row else 0
+            cursor = await db.execute(
+                f"INSERT INTO webhook_endpoints ({', '.join(values)}) SELECT {', '.join('?' for _ in values)} "
+                "WHERE (SELECT COUNT(*) FROM webhook_endpoints "
+                "       WHERE merchant_id=? AND livemode=? AND deleted_at IS NULL) < ?",
+                (*values.values(), endpoint.merchant_id, int(endpoint.livemode), cap))
+            return cursor.rowcount == 1
 
     async def get_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
         row = await self._store._fetchone(

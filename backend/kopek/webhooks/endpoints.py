@@ -38,9 +38,6 @@ class WebhookEndpoints:
         self._secret_keys = secret_keys
 
     async def create(self, *, merchant_id: str, livemode: bool, data: dict[str, Any]) -> WithSecret:
-        if await self.store.count_endpoints(merchant_id, livemode) >= MAX_ENDPOINTS:
-            raise InvalidRequest(f"at most {MAX_ENDPOINTS} webhook endpoints per merchant; delete one first",
-                                 code="endpoint_limit")
         await self._check_target(data["url"])
         now = clock.now_iso()
         endpoint = WebhookEndpoint(
@@ -48,7 +45,9 @@ class WebhookEndpoints:
             description=data["description"], events=_dedupe(data["events"] or DEFAULT_EVENTS),
             status="enabled", disabled_reason=None, secret_version=1, previous_secret_version=None,
             previous_secret_expires_at=None, created_at=now, updated_at=now)
-        await self.store.insert_endpoint(endpoint)
+        if not await self.store.insert_endpoint_below(endpoint, MAX_ENDPOINTS):
+            raise Conflict(f"at most {MAX_ENDPOINTS} webhook endpoints per merchant; delete one first",
+                           code="endpoint_limit")
         return WithSecret(endpoint, self._secret(endpoint))
 
     async def get(self, merchant_id: str, livemode: bool, endpoint_id: str) -> WebhookEndpoint:

@@ -140,7 +140,7 @@ _ENDPOINT = "/v1/webhook_endpoints/{id}"
 # For web/openapi.py: (method, path, summary, request schema or None, response status, response schema)
 OPERATIONS: list[Operation] = [
     Operation("post", "/v1/webhook_endpoints", "Create a webhook endpoint (its secret is shown only here)",
-              EndpointCreateSchema, 201, EndpointWithSecretSchema),
+              EndpointCreateSchema, 201, EndpointWithSecretSchema, errors=(400, 401, 409, 429)),
     Operation("get", "/v1/webhook_endpoints", "List webhook endpoints", None, 200, EndpointListSchema),
     Operation("get", _ENDPOINT, "Retrieve a webhook endpoint", None, 200, EndpointSchema),
     Operation("post", _ENDPOINT, "Update a webhook endpoint's URL, events, description or status", EndpointUpdateSchema,

@@ -13,7 +13,7 @@ from aiohttp import web
 from marshmallow import Schema, fields, validate
 
 from kopek import keys
-from kopek.errors import InvalidRequest
+from kopek.errors import Conflict, InvalidRequest
 from kopek.store.webhooks import WebhookEndpoint
 from kopek.web.dashboard.access import DashboardError, Form, form_action, member_page
 from kopek.web.dashboard.api_forms import FromForm, form_errors, load_query, typed_values
@@ -61,9 +61,9 @@ async def create_endpoint(request: web.Request, member: Member, form: Form) -> w
     try:
         created = await _service(request).create(merchant_id=member.merchant_id, livemode=member.livemode,
                                                  data=load_form(EndpointCreateSchema(), form))
-    except (FormInvalid, InvalidRequest) as exc:
+    except (FormInvalid, InvalidRequest, Conflict) as exc:   # Conflict: the cap on endpoints
         return await _list_page(request, member, errors=form_errors(exc), values=typed_values(form, "events"),
-                                status=400)
+                                status=409 if isinstance(exc, Conflict) else 400)
     return _secret_page(request, created, rotated=False)
 
 
