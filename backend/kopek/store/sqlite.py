@@ -1,12 +1,11 @@
-"""The SQLite store: one writer connection behind a lock (BEGIN IMMEDIATE), one reader (WAL).
+"""The SQLite store: one writer connection with group commit (store/group_commit.py), one reader (WAL).
 
-Every write is one short transaction with no network I/O inside, so a later writer can
-batch several of them into one commit.
+Every write is one short unit of work with no network I/O inside, so that the units queued
+behind it share its transaction and one COMMIT.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ import aiosqlite
 
 from kopek import clock
 from kopek.ids import new_id
+from kopek.store.group_commit import GroupCommitWriter
 from kopek.store.records import (
     ApiKey, Attempt, Change, DuplicateOrder, Event, Merchant, Payment, StaleState,
 )
@@ -80,7 +80,7 @@ class SqliteStore:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._group: GroupCommitWriter | None = None
         self.event_hooks: list[EventHook] = []
         self.change_hooks: list[ChangeHook] = []
 
@@ -90,6 +90,7 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._writer.execute("PRAGMA journal_mode=WAL")
+        self._group = GroupCommitWriter(self._writer)
         await self.migrate()
         self._reader = await self._connect()
 
@@ -106,18 +107,14 @@ class SqliteStore:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        self._group = None
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        assert self._writer is not None, "store is not open"
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
+        """One unit of work on the writer; it returns only after the COMMIT that holds it."""
+        assert self._group is not None, "store is not open"
+        async with self._group.unit() as db:
+            yield db
 
     # Each read runs to completion in one call: a statement left open on the shared reader
     # would pin its WAL snapshot, and later reads would miss rows committed since.
