@@ -128,6 +128,17 @@ def start_kopek(db_path: Path, port: int, workdir: Path, *serve_args: str) -> Ch
                                  "--host", HOST, "--port", str(port), *serve_args], workdir / "kopek.log")
 
 
+def create_merchant(db_path: Path, origin: str = "http://localhost:9") -> str:
+    """`kopek merchant create --json` with one allowed origin; returns its sandbox secret key."""
+    argv = [sys.executable, "-m", "kopek", "--db", str(db_path), "merchant", "create",
+            "--name", "Bench", "--origin", origin, "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"merchant create failed ({done.returncode}): {done.stderr.strip()}")
+    last_line = done.stdout.strip().splitlines()[-1]
+    return json.loads(last_line)["secret_key"]
+
+
 @contextmanager
 def workspace(log_dir: Path | None) -> Iterator[tuple[Path, list[Child]]]:
     """A temp dir and a list for the children started in it. On the way out, always: the children

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,22 +46,11 @@ from typing import Any
 import aiohttp
 
 from _common import (
-    HOST, Child, KopekClient, PhaseResult, add_output_arguments, add_run_arguments, check_run_arguments, child_env,
+    HOST, Child, KopekClient, PhaseResult, add_output_arguments, add_run_arguments, check_run_arguments, create_merchant,
     echo_operation, free_port, machine_info, print_machine, print_notes, print_ratios, print_results,
     ratios_to_baseline, run_baseline_server, run_phases, server_problems, start_baseline, start_kopek,
     wait_for_servers, workspace,
 )
-
-
-def create_merchant(db_path: Path) -> str:
-    """`kopek merchant create --json` and return its sandbox secret key."""
-    argv = [sys.executable, "-m", "kopek", "--db", str(db_path), "merchant", "create",
-            "--name", "Bench", "--origin", "http://localhost:9", "--json"]
-    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"merchant create failed ({done.returncode}): {done.stderr.strip()}")
-    last_line = done.stdout.strip().splitlines()[-1]
-    return json.loads(last_line)["secret_key"]
 
 
 # ----------------------------------------------------------------------------- orchestration

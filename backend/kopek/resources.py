@@ -20,4 +20,4 @@ def templates_dir() -> Path:
 
 
 def widget_dir() -> Path:
-    return _find("_widget", "widget/src")
+    return _find("_widget", "widget/built")

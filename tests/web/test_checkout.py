@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import re
 import uuid
 
 import pytest
@@ -228,14 +231,22 @@ async def test_payment_expires_at_expires_at(kopek):
     assert late.status == 409 and (await late.json())["error"]["status"] == "expired"
 
 
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
 async def test_the_frame_may_only_be_embedded_by_allowed_origins(kopek):
     payment = await kopek.create_payment(order_id="FR-1")
     allowed = await kopek.client.get(f"/v1/checkout/{payment['id']}/frame",
                                      params={"origin": "http://shop.test:8001", "locale": "ru"})
     assert allowed.status == 200
     csp = allowed.headers["Content-Security-Policy"]
-    assert "frame-ancestors http://shop.test:8001" in csp and "script-src 'self'" in csp
     html = await allowed.text()
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["frame-ancestors"].split()[0] == "http://shop.test:8001"
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    (style,) = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert directives["script-src"] == sha256_source(script) and directives["style-src"] == sha256_source(style)
     assert 'data-parent-origin="http://shop.test:8001"' in html and 'lang="ru"' in html
     assert payment["client_secret"] not in html
 

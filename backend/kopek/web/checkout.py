@@ -14,7 +14,9 @@ from kopek.payments.schemas import AttemptCreateSchema, ConfirmSchema, EmptySche
 from kopek.payments.views import checkout_view, event_object
 from kopek.store.records import Payment
 from kopek.web.api import wallet_object
+from kopek.web.compression import gzip_if_accepted
 from kopek.web.csp import frame_csp
+from kopek.web.inline_assets import inline_asset
 from kopek.web.requests import admit_client_secret_guess, client_ip, client_secret, read_json, read_query
 
 routes = web.RouteTableDef()
@@ -43,7 +45,7 @@ async def checkout_state(request: web.Request, payment: Payment) -> dict[str, ob
 @routes.get("/v1/checkout/{id}")
 async def get_checkout(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    return web.json_response(await checkout_state(request, payment))
+    return gzip_if_accepted(request, web.json_response(await checkout_state(request, payment)))
 
 
 @routes.post("/v1/checkout/{id}/attempts")
@@ -104,12 +106,14 @@ async def frame(request: web.Request) -> web.Response:
         error.status = 403 if payment else 404
         return _error_page(request, error, locale)
     settings = request.app[keys.SETTINGS]
+    script, style = inline_asset("checkout.js"), inline_asset("checkout.css")
     response = aiohttp_jinja2.render_template("checkout.html", request, {
         "payment_id": payment.id, "parent_origin": parent_origin, "locale": locale,
-        "static_base": "/static/widget"})
-    response.headers["Content-Security-Policy"] = frame_csp(settings.public_base_url, origins)
+        "script": script.text, "style": style.text})
+    response.headers["Content-Security-Policy"] = frame_csp(settings.public_base_url, origins, script.source,
+                                                            style.source)
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return gzip_if_accepted(request, response)
 
 
 async def _frame_ancestors(request: web.Request, merchant_id: str) -> tuple[str, ...]:

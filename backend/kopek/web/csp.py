@@ -11,10 +11,11 @@ def websocket_origin(public_base_url: str) -> str:
     return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
 
 
-def frame_csp(public_base_url: str, frame_ancestors: Iterable[str]) -> str:
+def frame_csp(public_base_url: str, frame_ancestors: Iterable[str], script: str, style: str) -> str:
+    """The checkout frame: its one inline script and style by hash (web/inline_assets.py), nothing else."""
     ancestors = " ".join(frame_ancestors) or "'none'"
     return "; ".join([
-        "default-src 'none'", "script-src 'self'", "style-src 'self'",
+        "default-src 'none'", f"script-src {script}", f"style-src {style}",
         f"connect-src 'self' {websocket_origin(public_base_url)}", "img-src 'self' data:",
         f"frame-ancestors {ancestors}", "base-uri 'none'", "form-action 'none'",
     ])

@@ -1,12 +1,17 @@
-"""The widget's files: the loader at /v1/kopek.js and the frame's assets under /static/widget/."""
+"""The widget's files: the loader at /v1/kopek.js and the frame's assets under /static/widget/.
+
+They are served from widget/built (minified by `./dev build`), gzipped once at first use."""
 
 from __future__ import annotations
 
+import gzip
+from dataclasses import dataclass
 from functools import lru_cache
 
 from aiohttp import web
 
 from kopek.errors import NotFound
+from kopek.web.compression import accepts_gzip
 from kopek.resources import widget_dir
 
 routes = web.RouteTableDef()
@@ -15,21 +20,35 @@ FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pag
                           "dashboard.css", "dashboard.js", "dashboard-live.js", "console.js"})
 
 
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    content_type: str
+
+
 @lru_cache(maxsize=16)
-def _read(name: str) -> bytes:
-    return (widget_dir() / name).read_bytes()
+def read_asset(name: str) -> Asset:
+    body = (widget_dir() / name).read_bytes()
+    # mtime=0: the same bytes on every start, so caches and ETags agree across instances.
+    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0), CONTENT_TYPES[name[name.rindex("."):]])
 
 
-def _serve(name: str, max_age_s: int) -> web.Response:
-    content_type = CONTENT_TYPES[name[name.rindex("."):]]
-    response = web.Response(body=_read(name), content_type=content_type, charset="utf-8")
+def _serve(request: web.Request, name: str, max_age_s: int) -> web.Response:
+    asset = read_asset(name)
+    wants_gzip = accepts_gzip(request)
+    response = web.Response(body=asset.gzipped if wants_gzip else asset.body, content_type=asset.content_type,
+                            charset="utf-8")
+    if wants_gzip:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = f"public, max-age={max_age_s}"
     return response
 
 
 @routes.get("/v1/kopek.js")
 async def loader(request: web.Request) -> web.Response:
-    response = _serve("loader.js", 300)
+    response = _serve(request, "loader.js", 300)
     # The loader runs on shops' pages, so any origin may fetch it.
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
@@ -41,4 +60,4 @@ async def asset(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in FRAME_ASSETS:
         raise NotFound(f"no such file: {name}")
-    return _serve(name, 300)
+    return _serve(request, name, 300)
