@@ -46,15 +46,40 @@ ECHO_PAYLOAD = {"amount": 500, "currency": "RUB", "order_id": "x" * 16, "metadat
 # ----------------------------------------------------------------------------- baseline server
 
 def run_baseline_server(port: int) -> None:
-    """The child process body: a bare aiohttp app with POST /echo (no access log)."""
+    """The child process body: a bare aiohttp app (no access log) with POST /echo, and POST /insert,
+    which also writes the body with one aiosqlite INSERT and COMMIT per request, on a WAL file with
+    the pragmas Kopek's store uses: what "one commit per request" costs on this machine."""
+    import aiosqlite
     from aiohttp import web
 
     async def echo(request: web.Request) -> web.Response:
         body = await request.json()
         return web.json_response({"ok": True, "n": len(body)}, status=201)
 
+    async def insert(request: web.Request) -> web.Response:
+        body = await request.json()
+        db = request.app["db"]
+        async with request.app["lock"]:
+            await db.execute("BEGIN IMMEDIATE")
+            await db.execute("INSERT INTO rows (body) VALUES (?)", (json.dumps(body),))
+            await db.execute("COMMIT")
+        return web.json_response({"ok": True, "n": len(body)}, status=201)
+
+    async def database(app: web.Application):
+        folder = Path(tempfile.mkdtemp(prefix="kopek-bench-baseline-"))
+        app["db"] = await aiosqlite.connect(folder / "baseline.db", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            await app["db"].execute(f"PRAGMA {pragma}")
+        await app["db"].execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+        app["lock"] = asyncio.Lock()
+        yield
+        await app["db"].close()
+        shutil.rmtree(folder, ignore_errors=True)
+
     app = web.Application()
     app.router.add_post("/echo", echo)
+    app.router.add_post("/insert", insert)
+    app.cleanup_ctx.append(database)
     web.run_app(app, host=HOST, port=port, print=None, access_log=None)
 
 
@@ -305,6 +330,14 @@ async def run_phases(phases: list[tuple[str, Callable[[], Awaitable[None]]]],
         results[name] = await run_phase(name, operation, seconds=args.seconds, warmup=args.warmup,
                                         concurrency=args.concurrency)
     return results
+
+
+def insert_operation(session: aiohttp.ClientSession, baseline_url: str) -> Callable[[], Awaitable[None]]:
+    """POST /insert with the same body: parse, one INSERT and COMMIT, answer 201."""
+    async def insert_once() -> None:
+        async with session.post(f"{baseline_url}/insert", json=ECHO_PAYLOAD) as r:
+            await expect(r, 201, "insert")
+    return insert_once
 
 
 def echo_operation(session: aiohttp.ClientSession, baseline_url: str) -> Callable[[], Awaitable[None]]:

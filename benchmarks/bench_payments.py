@@ -4,15 +4,17 @@ Run:  python benchmarks/bench_payments.py [--seconds N] [--concurrency C] [--jso
 
 Two real servers are started as child processes on free 127.0.0.1 ports:
 
-* a *baseline*: a bare aiohttp app with one ``POST /echo`` endpoint that parses a JSON body and
-  answers ``201`` with a small JSON object (no database, no auth, no logging);
+* a *baseline*: a bare aiohttp app with ``POST /echo``, which parses a JSON body and answers
+  ``201`` with a small JSON object (no database, no auth, no logging), and ``POST /insert``, which
+  also writes the body with one aiosqlite INSERT and COMMIT per request (WAL, Kopek's pragmas);
 * *Kopek* itself: ``python -m kopek --db <tmp>/kopek.db serve --sandbox-time-scale 0.001`` on a
   fresh SQLite file, with a merchant created through ``python -m kopek merchant create --json``.
 
-An aiohttp client in this process then runs three phases, each with C concurrent workers for N
+An aiohttp client in this process then runs four phases, each with C concurrent workers for N
 seconds (after a short warm-up that is not counted):
 
 a. ``baseline``          POST /echo, as fast as possible;
+   ``baseline_insert``   POST /insert, the same with one commit per request;
 b. ``payments_create``   POST /v1/payments (secret key, unique order_id each);
 c. ``complete_payments`` the whole sandbox checkout of one payment through the WebMoney simulator:
    create -> POST /v1/checkout/ID/attempts (Idempotency-Key, Kopek-Client-Secret, account
@@ -22,11 +24,13 @@ c. ``complete_payments`` the whole sandbox checkout of one payment through the W
 
 For each phase it prints operations/s (an operation counts when it both starts and ends inside
 the measured window), p50/p95 latency of one operation (one request for a and b, one whole
-payment for c), errors (unexpected responses, warm-up included), and two ratios:
+payment for c), errors (unexpected responses, warm-up included), and these ratios:
 
 * ``payments_create / baseline``: the share of a bare aiohttp request rate that creating a payment
   reaches (auth + validation + SQLite write + event + access log). 0.25 means 4x the cost of a
   trivial request.
+* ``payments_create / baseline_insert``: against "bare aiohttp plus one commit per request", which
+  group commit lets a single writer beat (1.0 is the first target);
 * ``complete_payments / baseline``: the same for a whole checkout. Since one payment is many
   requests, expect this far below 1; it is the figure for "payments per second this box can take".
 
@@ -47,7 +51,7 @@ import aiohttp
 
 from _common import (
     HOST, Child, KopekClient, PhaseResult, add_output_arguments, add_run_arguments, check_run_arguments, create_merchant,
-    echo_operation, free_port, machine_info, print_machine, print_notes, print_ratios, print_results,
+    echo_operation, free_port, insert_operation, machine_info, print_machine, print_notes, print_ratios, print_results,
     ratios_to_baseline, run_baseline_server, run_phases, server_problems, start_baseline, start_kopek,
     wait_for_servers, workspace,
 )
@@ -67,6 +71,7 @@ async def measure(args: argparse.Namespace, baseline: Child, baseline_url: str, 
             await client.create_payment()
 
         return await run_phases([("baseline", echo_operation(session, baseline_url)),
+                                 ("baseline_insert", insert_operation(session, baseline_url)),
                                  ("payments_create", create_once),
                                  ("complete_payments", client.complete_payment)], args)
 
@@ -76,8 +81,14 @@ def report(results: dict[str, PhaseResult], args: argparse.Namespace, problems: 
             "settings": {"seconds": args.seconds, "warmup": args.warmup, "concurrency": args.concurrency,
                          "sandbox_time_scale": args.time_scale},
             "results": {name: r.to_json() for name, r in results.items()},
-            "ratios": ratios_to_baseline(results, ("payments_create", "complete_payments")),
+            "ratios": {**ratios_to_baseline(results, ("baseline_insert", "payments_create", "complete_payments")),
+                       "payments_create/baseline_insert": _ratio(results["payments_create"],
+                                                                 results["baseline_insert"])},
             "server_problems": problems}
+
+
+def _ratio(kopek: PhaseResult, baseline: PhaseResult) -> float | None:
+    return round(kopek.per_second / baseline.per_second, 4) if baseline.per_second else None
 
 
 def print_table(data: dict[str, Any]) -> None:
