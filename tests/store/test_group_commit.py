@@ -37,11 +37,11 @@ async def insert(store: SqliteStore, name: str, seen_after: dict[str, bool] | No
 
 async def test_every_unit_returns_after_the_commit_that_holds_it_and_units_share_commits(store):
     seen_after: dict[str, bool] = {}
-    commits_before = len(store._group.batch_sizes)
+    group = store._group
+    commits, units = group.commits, group.units_committed
     await asyncio.gather(*(insert(store, f"u{n}", seen_after) for n in range(200)))
     assert seen_after == {f"u{n}": True for n in range(200)}
-    sizes = store._group.batch_sizes[commits_before:]
-    assert sum(sizes) == 200 and len(sizes) < 50, sizes
+    assert group.units_committed - units == 200 and group.commits - commits < 50, group.commits - commits
 
 
 async def test_a_failing_unit_rolls_back_alone(store):
@@ -116,7 +116,7 @@ async def test_a_steady_stream_of_writers_cannot_hold_a_commit_back(store):
     await asyncio.wait_for(asyncio.shield(first), timeout=5)
     assert "first" in committed_names(store)
     await asyncio.gather(*stream)
-    assert max(store._group.batch_sizes) == MAX_UNITS_PER_COMMIT
+    assert store._group.largest_group == MAX_UNITS_PER_COMMIT
 
 
 @pytest.mark.parametrize("steps", range(0, 40))

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Coroutine, TypeVar
 
 import aiosqlite
 
 # A group commits when no unit waits, or when it holds this many: so that a steady stream of
 # writers cannot keep the first of them waiting for its COMMIT.
 MAX_UNITS_PER_COMMIT = 64
+T = TypeVar("T")
 
 
 class GroupCommitWriter:
@@ -27,8 +28,17 @@ class GroupCommitWriter:
         self._lock = asyncio.Lock()
         self._waiting = 0                                  # units queued for the lock
         self._committed: asyncio.Future[None] | None = None  # the open group's, None when none is open
-        self.batch_sizes: list[int] = []                   # units per COMMIT, for tests and metrics
         self._units_in_group = 0
+        # Totals since start, for tests and metrics: commits, the units they held, the largest group.
+        self.commits = self.units_committed = self.largest_group = 0
+        self._running: set[asyncio.Task[object]] = set()   # held so that the loop cannot drop them
+
+    def _spawn(self, coroutine: Coroutine[object, object, T]) -> asyncio.Task[T]:
+        """A task that outlives a cancelled caller (through asyncio.shield) or runs on its own."""
+        task = asyncio.ensure_future(coroutine)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -37,10 +47,10 @@ class GroupCommitWriter:
             await self._lock.acquire()
         except BaseException:
             self._waiting -= 1
-            asyncio.ensure_future(self._flush())   # the group may have been left open for this unit
+            self._spawn(self._flush())   # the group may have been left open for this unit
             raise
         self._waiting -= 1
-        begin = asyncio.ensure_future(self._begin_unit())
+        begin = self._spawn(self._begin_unit())
         try:
             committed = await asyncio.shield(begin)
         except asyncio.CancelledError:
@@ -52,9 +62,9 @@ class GroupCommitWriter:
         try:
             yield self._connection
         except BaseException:
-            await asyncio.shield(self._end_unit(rolled_back=True))
+            await asyncio.shield(self._spawn(self._end_unit(rolled_back=True)))
             raise
-        await asyncio.shield(self._end_unit(rolled_back=False))
+        await asyncio.shield(self._spawn(self._end_unit(rolled_back=False)))
         await asyncio.shield(committed)
 
     async def _begin_unit(self) -> asyncio.Future[None]:
@@ -87,7 +97,7 @@ class GroupCommitWriter:
         if begin.cancelled() or begin.exception() is not None:
             self._lock.release()
         else:
-            asyncio.ensure_future(self._end_unit(rolled_back=True))
+            self._spawn(self._end_unit(rolled_back=True))
 
     async def _flush(self) -> None:
         async with self._lock:
@@ -101,7 +111,9 @@ class GroupCommitWriter:
         committed, self._committed = self._committed, None
         assert committed is not None
         await self._connection.execute("COMMIT")
-        self.batch_sizes.append(self._units_in_group)
+        self.commits += 1
+        self.units_committed += self._units_in_group
+        self.largest_group = max(self.largest_group, self._units_in_group)
         committed.set_result(None)
 
     async def _abort(self, exc: BaseException) -> None:
