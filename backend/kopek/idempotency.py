@@ -19,6 +19,7 @@ from kopek import clock
 from kopek.errors import InvalidRequest, KopekError
 from kopek.ids import random_token
 from kopek.store.idempotency import IdempotencyStore, KeyRecord, KeyScope, StoredResponse
+from kopek.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,7 @@ class IdempotencyGuard:
         if event is None:  # it just ended, or another process holds it: look again soon
             await asyncio.sleep(min(remaining, POLL_S))
             return
-        try:
-            await asyncio.wait_for(event.wait(), remaining)
-        except TimeoutError:
-            pass
+        await wait_for_event(event, remaining)
 
     def _oldest_live(self) -> str:
         return clock.to_iso(clock.now() - timedelta(seconds=self.ttl_s))

@@ -1,5 +1,5 @@
 """kill -9 while 32 clients create payments as fast as they can: every payment the server answered
-201 for is there after the restart. Group commit answers a request only after the COMMIT that holds
+201 for is there after the restart. The writer answers a request only after the COMMIT that holds
 it, so no answer can outrun its data."""
 
 from __future__ import annotations

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 
-import aiosqlite
-
 from kopek.ledger import entries
 from kopek.ledger.fees import DEFAULT_PLAN, fee_for
+from kopek.store.inline import InlineConnection
 from kopek.store.ledger import LedgerStore, book, fee_plan_in, payment_facts, record_payment_fee
 from kopek.store.records import StoreError
 
@@ -21,12 +20,12 @@ log = logging.getLogger(__name__)
 SUCCEEDED_EVENT = "payment.succeeded"
 
 
-async def book_on_success(db: aiosqlite.Connection, payment_id: str, event_type: str) -> None:
+async def book_on_success(db: InlineConnection, payment_id: str, event_type: str) -> None:
     if event_type == SUCCEEDED_EVENT:
         await book_payment(db, payment_id)
 
 
-async def book_payment(db: aiosqlite.Connection, payment_id: str) -> None:
+async def book_payment(db: InlineConnection, payment_id: str) -> None:
     """Charge the fee of the merchant's plan for the wallet used, and book the payment once."""
     facts = await payment_facts(db, payment_id)
     if facts.status != "succeeded" or facts.fee is not None:

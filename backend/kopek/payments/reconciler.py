@@ -15,6 +15,7 @@ from kopek.errors import WalletUnavailable
 from kopek.payments.attempts import OPEN_ATTEMPT, AttemptFlow
 from kopek.providers.contract import Outcome, ProviderError
 from kopek.store.records import Attempt
+from kopek.waiting import wait_for_event
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,7 @@ class Reconciler:
                 await self.run_once()
             except Exception:  # one bad round must not stop the next
                 log.exception("reconciler round failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.reconcile_interval_s)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_event(self._wake, self.settings.reconcile_interval_s)
             self._wake.clear()
 
     async def run_once(self) -> int:

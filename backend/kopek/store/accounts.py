@@ -5,9 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-import aiosqlite
-
 from kopek import clock
+from kopek.store.inline import InlineConnection
 from kopek.store.sqlite import SqliteStore
 
 
@@ -150,12 +149,12 @@ class AccountStore:
             await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?", (clock.now_iso(),))
 
 
-async def _insert_membership(db: aiosqlite.Connection, membership: Membership) -> None:
+async def _insert_membership(db: InlineConnection, membership: Membership) -> None:
     await db.execute("INSERT INTO memberships VALUES (?, ?, ?, ?)",
                      (membership.merchant_id, membership.user_id, membership.role, membership.created_at))
 
 
-async def _mark_accepted(db: aiosqlite.Connection, invite_id: str) -> None:
+async def _mark_accepted(db: InlineConnection, invite_id: str) -> None:
     cursor = await db.execute("UPDATE invites SET accepted_at=? WHERE id=? AND accepted_at IS NULL",
                               (clock.now_iso(), invite_id))
     if cursor.rowcount != 1:

@@ -12,13 +12,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Awaitable, Callable, TypeVar
 
-import aiosqlite
-
 from kopek import clock
 from kopek.ids import new_id
 from kopek.ledger import accounts, entries
 from kopek.ledger.entries import Entry, SettledPayment
 from kopek.ledger.fees import FeePlan
+from kopek.store.inline import InlineConnection
 from kopek.store.records import StoreError
 from kopek.store.sqlite import SqliteStore
 
@@ -77,7 +76,7 @@ def _plan(row: sqlite3.Row) -> FeePlan:
 
 # -- inside the caller's transaction ------------------------------------------------------
 
-async def book(db: aiosqlite.Connection, entry: Entry) -> str:
+async def book(db: InlineConnection, entry: Entry) -> str:
     """Book a balanced transaction once. The same fact booked again adds nothing and returns
     the first transaction's id. The seal's trigger refuses it unless it balances."""
     transaction_id, now = new_id("ltx"), clock.now_iso()
@@ -97,7 +96,7 @@ async def book(db: aiosqlite.Connection, entry: Entry) -> str:
     return transaction_id
 
 
-async def payment_facts(db: aiosqlite.Connection, payment_id: str) -> PaymentFacts:
+async def payment_facts(db: InlineConnection, payment_id: str) -> PaymentFacts:
     rows = list(await db.execute_fetchall(
         "SELECT id, merchant_id, livemode, status, wallet, currency, amount, fee FROM payments WHERE id=?",
         (payment_id,)))
@@ -106,14 +105,14 @@ async def payment_facts(db: aiosqlite.Connection, payment_id: str) -> PaymentFac
     return PaymentFacts(**{**dict(rows[0]), "livemode": bool(rows[0]["livemode"])})
 
 
-async def fee_plan_in(db: aiosqlite.Connection, merchant_id: str, wallet: str) -> FeePlan | None:
+async def fee_plan_in(db: InlineConnection, merchant_id: str, wallet: str) -> FeePlan | None:
     rows = list(await db.execute_fetchall(
         "SELECT basis_points, fixed, minimum, maximum FROM fee_plans WHERE merchant_id=? AND wallet=?",
         (merchant_id, wallet)))
     return _plan(rows[0]) if rows else None
 
 
-async def record_payment_fee(db: aiosqlite.Connection, payment_id: str, fee: int) -> None:
+async def record_payment_fee(db: InlineConnection, payment_id: str, fee: int) -> None:
     cursor = await db.execute(
         "UPDATE payments SET fee=?, net=amount-? WHERE id=? AND status='succeeded' AND fee IS NULL",
         (fee, fee, payment_id))
@@ -131,7 +130,7 @@ class LedgerStore:
         async with self.store._transaction() as db:
             return await book(db, entry)
 
-    async def in_transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+    async def in_transaction(self, work: Callable[[InlineConnection], Awaitable[T]]) -> T:
         """Run `work` (which books with the functions above) in one write transaction."""
         async with self.store._transaction() as db:
             return await work(db)

@@ -27,36 +27,36 @@ class LedgerCheckStore:
         self.store = store
 
     async def account_totals(self) -> list[AccountTotal]:
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             f"SELECT t.livemode, p.account, p.currency, SUM(p.amount) AS amount {POSTINGS} "
             "GROUP BY t.livemode, p.account, p.currency")
         return [AccountTotal(bool(row[0]), row[1], row[2], row[3]) for row in rows]
 
     async def unbalanced_transactions(self) -> list[tuple[str, str, int]]:
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT transaction_id, currency, SUM(amount) FROM ledger_postings "
             "GROUP BY transaction_id, currency HAVING SUM(amount) <> 0 ORDER BY transaction_id")
         return [(row[0], row[1], row[2]) for row in rows]
 
     async def thin_transactions(self) -> list[str]:
         """Transactions with fewer than two postings."""
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_postings p ON p.transaction_id = t.id "
             "GROUP BY t.id HAVING COUNT(p.id) < 2 ORDER BY t.id")
         return [row[0] for row in rows]
 
     async def unsealed_transactions(self) -> list[str]:
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT t.id FROM ledger_transactions t WHERE NOT EXISTS "
             "(SELECT 1 FROM ledger_seals s WHERE s.transaction_id = t.id) ORDER BY t.id")
         return [row[0] for row in rows]
 
     async def ledger_counts(self) -> dict[str, int]:
-        row = await self.store._fetchone(
+        rows = await self.store._scan(
             "SELECT (SELECT COUNT(*) FROM ledger_transactions), (SELECT COUNT(*) FROM ledger_postings), "
             "(SELECT COUNT(DISTINCT account) FROM ledger_postings), (SELECT COUNT(*) FROM provider_settlements), "
             "(SELECT COUNT(*) FROM settlements), (SELECT COUNT(*) FROM settlements WHERE status='paid')")
-        assert row is not None
+        row = rows[0]
         names = ("transactions", "postings", "accounts", "provider_settlements", "settlements", "settlements_paid")
         return dict(zip(names, row))
 
@@ -66,7 +66,7 @@ class LedgerCheckStore:
         where = {None: "", True: " AND EXISTS", False: " AND NOT EXISTS"}[provider_settled]
         if provider_settled is not None:
             where += " (SELECT 1 FROM provider_settlement_items i WHERE i.payment_id = p.id)"
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT livemode, merchant_id, wallet, currency, COUNT(*), SUM(amount), COALESCE(SUM(fee), 0), "
             f"COALESCE(SUM(net), 0) FROM payments p WHERE status='succeeded'{where} "
             "GROUP BY livemode, merchant_id, wallet, currency")
@@ -74,7 +74,7 @@ class LedgerCheckStore:
 
     async def paid_out_totals(self) -> list[tuple[bool, str, str, int]]:
         """(livemode, merchant, currency, net) over settlements marked paid."""
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT st.livemode, st.merchant_id, l.currency, SUM(l.net) FROM settlement_lines l "
             "JOIN settlements st ON st.id = l.settlement_id WHERE st.status='paid' "
             "GROUP BY st.livemode, st.merchant_id, l.currency")
@@ -82,7 +82,7 @@ class LedgerCheckStore:
 
     async def payment_booking_problems(self) -> list[str]:
         """Succeeded payments without a fee or a ledger transaction, and the reverse."""
-        rows = await self.store._fetchall("""
+        rows = await self.store._scan("""
             SELECT 'payment ' || p.id || ' succeeded without a fee' FROM payments p
              WHERE p.status='succeeded' AND p.fee IS NULL
             UNION ALL

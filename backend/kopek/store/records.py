@@ -114,6 +114,10 @@ class StaleState(StoreError):
         self.current_status = current_status
 
 
+class DatabaseBusy(StoreError):
+    """Another process held the database's write lock for longer than the writer waits."""
+
+
 class DuplicateOrder(StoreError):
     def __init__(self, existing_payment_id: str) -> None:
         super().__init__(f"order already has payment {existing_payment_id}")

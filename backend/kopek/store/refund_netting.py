@@ -4,11 +4,10 @@ the sums the invariant check needs (ledger/refund_booking.py has the rules)."""
 
 from __future__ import annotations
 
-import aiosqlite
-
 from kopek import clock
 from kopek.ledger import accounts
 from kopek.ledger.refund_booking import refund_netted
+from kopek.store.inline import InlineConnection
 from kopek.store.ledger import PENDING_REFUNDED, POSTINGS, book
 from kopek.store.sqlite import SqliteStore
 
@@ -33,7 +32,7 @@ async def net_refunds(store: SqliteStore, limit: int) -> int:
     return len(rows)
 
 
-async def available_to_refund(db: aiosqlite.Connection, *, merchant_id: str, livemode: bool, currency: str,
+async def available_to_refund(db: InlineConnection, *, merchant_id: str, livemode: bool, currency: str,
                               bucket: str) -> int:
     """The merchant's credit in `bucket`, less the whole amounts of its refunds still pending on
     payments in the same state (their shares are not known until they finish)."""

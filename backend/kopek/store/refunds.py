@@ -14,12 +14,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import aiosqlite
-
 from kopek import clock
 from kopek.ids import new_id
 from kopek.ledger import accounts
 from kopek.ledger.refund_booking import refund_succeeded, split
+from kopek.store.inline import InlineConnection
 from kopek.store.ledger import book
 from kopek.store.refund_netting import available_to_refund
 from kopek.store.sqlite import SqliteStore, _payment
@@ -130,7 +129,7 @@ class RefundStore:
         return [_refund(row) for row in rows]
 
 
-async def _split(db: aiosqlite.Connection, refund: Refund) -> dict[str, Any]:
+async def _split(db: InlineConnection, refund: Refund) -> dict[str, Any]:
     """How a succeeded refund splits between the merchant and Kopek's fee, and which bucket it
     comes from (ledger/refund_booking.py)."""
     payment = list(await db.execute_fetchall("SELECT amount, fee FROM payments WHERE id=?", (refund.payment_id,)))[0]
@@ -145,7 +144,7 @@ async def _split(db: aiosqlite.Connection, refund: Refund) -> dict[str, Any]:
             "merchant_bucket": accounts.AVAILABLE if settled else accounts.PENDING}
 
 
-async def _refuse_unless_covered(db: aiosqlite.Connection, refund: Refund) -> None:
+async def _refuse_unless_covered(db: InlineConnection, refund: Refund) -> None:
     """A refund must not drive the merchant's bucket to the debit side (after a payout, say):
     its share has to fit in what the bucket holds beyond the refunds still pending."""
     share = await _split(db, refund)
@@ -155,14 +154,14 @@ async def _refuse_unless_covered(db: aiosqlite.Connection, refund: Refund) -> No
         raise NotRefundable("insufficient_available_balance", max(left, 0))
 
 
-async def _book(db: aiosqlite.Connection, refund: Refund) -> None:
+async def _book(db: InlineConnection, refund: Refund) -> None:
     assert refund.merchant_share is not None and refund.fee_share is not None and refund.merchant_bucket
     await book(db, refund_succeeded(refund_id=refund.id, merchant_id=refund.merchant_id, livemode=refund.livemode,
                                     currency=refund.currency, bucket=refund.merchant_bucket,
                                     merchant_share=refund.merchant_share, fee_share=refund.fee_share))
 
 
-async def _append_refund_event(db: aiosqlite.Connection, refund: Refund, event_type: str,
+async def _append_refund_event(db: InlineConnection, refund: Refund, event_type: str,
                                render: RenderEvent) -> None:
     """Refund events join their payment's event stream (the next seq), so webhooks and the
     events feed carry them in order with the payment's own."""

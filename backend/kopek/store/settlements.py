@@ -8,12 +8,11 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from kopek import clock
 from kopek.ids import new_id
 from kopek.ledger import accounts, entries
 from kopek.ledger.refund_booking import REFUND
+from kopek.store.inline import InlineConnection
 from kopek.store.ledger import POSTINGS, book
 from kopek.store.records import StoreError
 from kopek.store.sqlite import SqliteStore
@@ -184,7 +183,7 @@ class SettlementStore:
                              "payout_transaction_id": transaction_id})
 
 
-async def _refuse_unless_funded(db: aiosqlite.Connection, settlement_id: str) -> None:
+async def _refuse_unless_funded(db: InlineConnection, settlement_id: str) -> None:
     rows = list(await db.execute_fetchall(
         "SELECT COUNT(*) FROM settlement_lines l WHERE l.settlement_id=? AND l.line_type='payment' "
         "AND NOT EXISTS (SELECT 1 FROM provider_settlement_items i WHERE i.payment_id = l.ref_id)",
@@ -195,7 +194,7 @@ async def _refuse_unless_funded(db: aiosqlite.Connection, settlement_id: str) ->
                                              "their wallet providers; pay it after their settlement arrives")
 
 
-async def _net_payable(db: aiosqlite.Connection, settlement_id: str) -> dict[str, int]:
+async def _net_payable(db: InlineConnection, settlement_id: str) -> dict[str, int]:
     rows = await db.execute_fetchall(
         "SELECT currency, SUM(net) FROM settlement_lines WHERE settlement_id=? GROUP BY currency", (settlement_id,))
     payable = {row[0]: row[1] for row in rows}
@@ -205,7 +204,7 @@ async def _net_payable(db: aiosqlite.Connection, settlement_id: str) -> dict[str
     return payable
 
 
-async def _refuse_overdrawn(db: aiosqlite.Connection, settlement: Settlement, payable: dict[str, int]) -> None:
+async def _refuse_overdrawn(db: InlineConnection, settlement: Settlement, payable: dict[str, int]) -> None:
     """Available is a credit balance: after the payout it must not turn into a debit."""
     for currency in payable:
         account = accounts.merchant(settlement.merchant_id, currency, accounts.AVAILABLE)

@@ -1,7 +1,8 @@
-"""The SQLite store: one writer connection with group commit (store/group_commit.py), one reader (WAL).
+"""The SQLite store (WAL): a writer and a reader on the event loop's thread (store/inline.py),
+and a reader on a worker thread for the few reads that scan whole tables.
 
-Every write is one short unit of work with no network I/O inside, so that the units queued
-behind it share its transaction and one COMMIT.
+Every write is one short unit of work with no network I/O inside, so that it runs start to
+finish in one step of the loop (store/writer.py).
 """
 
 from __future__ import annotations
@@ -11,25 +12,27 @@ import sqlite3
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 import aiosqlite
 
 from kopek import clock
 from kopek.ids import new_id
-from kopek.store.group_commit import GroupCommitWriter
+from kopek.store.inline import InlineConnection
+from kopek.store.writer import Writer
 from kopek.store.records import (
     ApiKey, Attempt, Change, DuplicateOrder, Event, Merchant, Payment, StaleState,
 )
 
 Render = Callable[[Payment], dict[str, Any]]
+C = TypeVar("C", InlineConnection, aiosqlite.Connection)
 # Runs inside the transaction that appends an event, so what it writes (ledger postings)
 # commits or rolls back together with the state change that caused it.
-EventHook = Callable[[aiosqlite.Connection, Payment, Event], Awaitable[None]]
+EventHook = Callable[[InlineConnection, Payment, Event], Awaitable[None]]
 # Runs in that same transaction after the state change is written but before its event is
 # rendered (with the payment id and the event type), so what it sets on the payment (the
 # fee and net of a success) shows in the event and its webhook too.
-ChangeHook = Callable[[aiosqlite.Connection, str, str], Awaitable[None]]
+ChangeHook = Callable[[InlineConnection, str, str], Awaitable[None]]
 _JSON_PAYMENT_COLUMNS = ("metadata", "allowed_wallets", "next_action", "last_error")
 
 
@@ -78,9 +81,10 @@ def migration_files() -> list[tuple[int, str, str]]:
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._group: GroupCommitWriter | None = None
+        self._writer: InlineConnection | None = None
+        self._reader: InlineConnection | None = None
+        self._scanner: aiosqlite.Connection | None = None
+        self._unit_writer: Writer | None = None
         self.event_hooks: list[EventHook] = []
         self.change_hooks: list[ChangeHook] = []
 
@@ -88,32 +92,35 @@ class SqliteStore:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
+        self._writer = await self._connect(InlineConnection.open(self.path), busy_timeout_ms=0)
         await self._writer.execute("PRAGMA journal_mode=WAL")
-        self._group = GroupCommitWriter(self._writer)
+        self._unit_writer = Writer(self._writer)
         await self.migrate()
-        self._reader = await self._connect()
+        # A read on the loop's thread waits at most this long for a lock (WAL readers wait only
+        # while another connection recovers or truncates the log).
+        self._reader = await self._connect(InlineConnection.open(self.path), busy_timeout_ms=100)
+        self._scanner = await self._connect(await aiosqlite.connect(self.path, isolation_level=None),
+                                            busy_timeout_ms=5000)
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+    @staticmethod
+    async def _connect(conn: C, busy_timeout_ms: int) -> C:
         conn.row_factory = sqlite3.Row
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in ("foreign_keys=ON", f"busy_timeout={busy_timeout_ms}", "synchronous=NORMAL"):
+            await conn.execute(f"PRAGMA {pragma}")
         return conn
 
     async def close(self) -> None:
-        for conn in (self._reader, self._writer):
+        for conn in (self._scanner, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
-        self._group = None
+        self._scanner = self._reader = self._writer = None
+        self._unit_writer = None
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[InlineConnection]:
         """One unit of work on the writer; it returns only after the COMMIT that holds it."""
-        assert self._group is not None, "store is not open"
-        async with self._group.unit() as db:
+        assert self._unit_writer is not None, "store is not open"
+        async with self._unit_writer.unit() as db:
             yield db
 
     # Each read runs to completion in one call: a statement left open on the shared reader
@@ -124,7 +131,13 @@ class SqliteStore:
 
     async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         assert self._reader is not None, "store is not open"
-        return list(await self._reader.execute_fetchall(sql, tuple(params)))
+        return await self._reader.execute_fetchall(sql, tuple(params))
+
+    async def _scan(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """A read that may visit whole tables (ledger checks, volume totals): on a worker thread,
+        so that it never holds up the loop."""
+        assert self._scanner is not None, "store is not open"
+        return list(await self._scanner.execute_fetchall(sql, tuple(params)))
 
     async def migrate(self) -> list[str]:
         """Apply the numbered migrations not yet applied; returns their names."""
@@ -302,7 +315,7 @@ class SqliteStore:
                 return await _read_payment(db, change.payment_id), None
             return await self._append_event(db, change.payment_id, change.event_type, render)
 
-    async def _append_event(self, db: aiosqlite.Connection, payment_id: str, event_type: str,
+    async def _append_event(self, db: InlineConnection, payment_id: str, event_type: str,
                             render: Render) -> tuple[Payment, Event]:
         for change_hook in self.change_hooks:
             await change_hook(db, payment_id, event_type)
@@ -419,7 +432,7 @@ def _payment_values(payment: Payment) -> dict[str, Any]:
     return values
 
 
-async def _guarded_update(db: aiosqlite.Connection, table: str, row_id: str,
+async def _guarded_update(db: InlineConnection, table: str, row_id: str,
                           expected_status: str | None, fields: dict[str, Any]) -> None:
     assignments, params = [], []
     for column, value in {**fields, "updated_at": clock.now_iso()}.items():
@@ -440,14 +453,14 @@ async def _guarded_update(db: aiosqlite.Connection, table: str, row_id: str,
         raise StaleState(None if row is None else row[0])
 
 
-async def _read_payment(db: aiosqlite.Connection, payment_id: str) -> Payment:
+async def _read_payment(db: InlineConnection, payment_id: str) -> Payment:
     async with db.execute("SELECT * FROM payments WHERE id=?", (payment_id,)) as cursor:
         row = await cursor.fetchone()
     assert row is not None
     return _payment(row)
 
 
-async def _append_event(db: aiosqlite.Connection, payment_id: str, event_type: str,
+async def _append_event(db: InlineConnection, payment_id: str, event_type: str,
                         render: Render) -> tuple[Payment, Event]:
     payment = await _read_payment(db, payment_id)
     event = Event(id=new_id("evt"), payment_id=payment_id, seq=payment.last_seq, type=event_type,
@@ -464,7 +477,7 @@ async def _append_event(db: aiosqlite.Connection, payment_id: str, event_type: s
     return payment, event
 
 
-async def _open_payment_for_order(db: aiosqlite.Connection, payment: Payment) -> str | None:
+async def _open_payment_for_order(db: InlineConnection, payment: Payment) -> str | None:
     async with db.execute(
         "SELECT id FROM payments WHERE merchant_id=? AND livemode=? AND order_id=? "
         "AND status NOT IN ('canceled', 'expired', 'failed')",

@@ -44,7 +44,7 @@ class VolumeStore:
 
     async def daily_volume(self, merchant_id: str, livemode: bool, start: str, end: str) -> list[DailyVolume]:
         """Succeeded payments booked in [start, end), summed per UTC day, wallet and currency."""
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             f"SELECT {DAY_OF_BOOKING} AS day, p.wallet, p.currency, SUM(p.amount), COUNT(*) "
             "FROM ledger_transactions t JOIN payments p ON p.id = t.ref_id "
             "WHERE t.kind = ? AND t.ref_type = 'payment' AND t.merchant_id = ? AND t.livemode = ? "
@@ -57,7 +57,7 @@ class VolumeStore:
         if not settlement_ids:
             return []
         marks = ", ".join("?" for _ in settlement_ids)
-        rows = await self.store._fetchall(
+        rows = await self.store._scan(
             "SELECT settlement_id, currency, "
             "SUM(CASE WHEN line_type = 'payment' THEN amount ELSE 0 END), "
             "SUM(CASE WHEN line_type = 'refund' THEN -amount ELSE 0 END), SUM(fee), SUM(net) "

@@ -10,11 +10,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-import aiosqlite
-
 from kopek import clock
+from kopek.store.inline import InlineConnection
 from kopek.store.sqlite import SqliteStore
-
 
 
 @dataclass(frozen=True)
@@ -285,14 +283,14 @@ def _outbox_event(row: sqlite3.Row) -> OutboxEvent:
     return OutboxEvent(**data)
 
 
-async def _enabled_endpoints(db: aiosqlite.Connection, merchant_id: str, livemode: int) -> list[WebhookEndpoint]:
+async def _enabled_endpoints(db: InlineConnection, merchant_id: str, livemode: int) -> list[WebhookEndpoint]:
     async with db.execute(
         f"SELECT {_ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id=? AND livemode=? "
         "AND status='enabled' AND deleted_at IS NULL", (merchant_id, livemode)) as cursor:
         return [_endpoint(row) for row in await cursor.fetchall()]
 
 
-async def _insert_deliveries(db: aiosqlite.Connection, deliveries: list[WebhookDelivery]) -> None:
+async def _insert_deliveries(db: InlineConnection, deliveries: list[WebhookDelivery]) -> None:
     if not deliveries:
         return
     columns = list(deliveries[0].__dict__)
@@ -302,7 +300,7 @@ async def _insert_deliveries(db: aiosqlite.Connection, deliveries: list[WebhookD
         [tuple(d.__dict__.values()) for d in deliveries])
 
 
-async def _abandon_open(db: aiosqlite.Connection, endpoint_id: str) -> None:
+async def _abandon_open(db: InlineConnection, endpoint_id: str) -> None:
     await db.execute(
         "UPDATE webhook_deliveries SET status='abandoned', next_attempt_at=NULL, updated_at=? "
         "WHERE endpoint_id=? AND status IN ('pending', 'failed')", (clock.now_iso(), endpoint_id))

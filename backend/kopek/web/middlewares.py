@@ -10,6 +10,7 @@ from aiohttp import web
 from kopek import keys
 from kopek.errors import KopekError
 from kopek.ids import random_token
+from kopek.store.records import DatabaseBusy
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,7 +25,7 @@ HTTP_ERROR_CODES = {
 
 def error_response(error: KopekError, request_id: str) -> web.Response:
     response = web.json_response(error.to_dict(request_id), status=error.status)
-    if error.status == 429 and "retry_after_s" in error.extra:
+    if error.status in (429, 503) and "retry_after_s" in error.extra:
         response.headers["Retry-After"] = str(error.extra["retry_after_s"])
     return response
 
@@ -45,6 +46,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         response = error_response(_from_http_exception(exc), request_id)
         if "Allow" in exc.headers:  # a 405 says which methods the route serves (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
+    except DatabaseBusy:
+        log.warning("database busy in %s %s [%s]", request.method, request.path, request_id)
+        response = error_response(_busy(), request_id)
     except Exception:
         log.exception("unexpected error in %s %s [%s]", request.method, request.path, request_id)
         response = error_response(_internal(), request_id)
@@ -57,6 +61,12 @@ def _from_http_exception(exc: web.HTTPException) -> KopekError:
     error = KopekError(exc.reason if exc.status != 413 else "request body is too large (64 KB at most)")
     error.status = exc.status
     error.code = HTTP_ERROR_CODES.get(exc.status, "http_error")
+    return error
+
+
+def _busy() -> KopekError:
+    error = KopekError("The database is busy; retry the request in a moment.", extra={"retry_after_s": 1})
+    error.status, error.type, error.code = 503, "api_error", "database_busy"
     return error
 
 

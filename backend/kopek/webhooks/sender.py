@@ -21,6 +21,7 @@ from kopek import clock
 from kopek.keyring import PurposeKeys
 from kopek.settings import Settings
 from kopek.store.webhooks import AttemptOutcome, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore
+from kopek.waiting import wait_for_event
 from kopek.webhooks import events, schedule, signing, transport
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,7 @@ class WebhookSender:
         self._wake.set()
 
     async def _sleep(self) -> None:
-        try:
-            await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
-        except asyncio.TimeoutError:
-            pass
+        await wait_for_event(self._wake, POLL_INTERVAL_S)
         self._wake.clear()
 
     async def _cancel_attempts(self) -> None:

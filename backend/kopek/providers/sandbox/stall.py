@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from kopek.providers.sandbox.magic import TIMEOUT_HANG_S
+from kopek.waiting import wait_for_event
 
 
 class Stall:
@@ -14,10 +15,7 @@ class Stall:
         self._released = asyncio.Event()
 
     async def wait(self, at_most_s: float = TIMEOUT_HANG_S) -> None:
-        try:
-            await asyncio.wait_for(self._released.wait(), at_most_s)
-        except asyncio.TimeoutError:
-            pass
+        await wait_for_event(self._released, at_most_s)
 
     def release_all(self) -> None:
         self._released.set()

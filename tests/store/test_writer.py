@@ -1,6 +1,7 @@
-"""Group commit on the SQLite writer: units share a COMMIT, none returns before its COMMIT, a failing
-unit rolls back alone, and a cancelled one never leaves the writer stuck. Checked with a second,
-independent sqlite3 connection to the same file, which sees only what is committed."""
+"""The SQLite writer: no unit returns before its COMMIT, a failing unit rolls back alone, a
+cancelled one never leaves the writer stuck, and another process holding the write lock never
+blocks the event loop. Checked with a second, independent sqlite3 connection to the same file,
+which sees only what is committed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from kopek.store.records import DatabaseBusy
 from kopek.store.sqlite import SqliteStore
 
 
@@ -35,13 +37,10 @@ async def insert(store: SqliteStore, name: str, seen_after: dict[str, bool] | No
         seen_after[name] = name in committed_names(store)
 
 
-async def test_every_unit_returns_after_the_commit_that_holds_it_and_units_share_commits(store):
+async def test_every_unit_returns_after_the_commit_that_holds_it(store):
     seen_after: dict[str, bool] = {}
-    group = store._group
-    commits, units = group.commits, group.units_committed
     await asyncio.gather(*(insert(store, f"u{n}", seen_after) for n in range(200)))
     assert seen_after == {f"u{n}": True for n in range(200)}
-    assert group.units_committed - units == 200 and group.commits - commits < 50, group.commits - commits
 
 
 async def test_a_failing_unit_rolls_back_alone(store):
@@ -57,7 +56,7 @@ async def test_a_failing_unit_rolls_back_alone(store):
     assert committed_names(store) == {"before", "after"}
 
 
-async def test_a_constraint_error_inside_a_group_fails_only_its_unit(store):
+async def test_a_constraint_error_fails_only_its_unit(store):
     await insert(store, "taken")
     results = await asyncio.gather(insert(store, "a"), insert(store, "taken"), insert(store, "b"),
                                    return_exceptions=True)
@@ -79,51 +78,11 @@ async def test_cancelled_units_never_leave_the_writer_stuck(store):
     assert "still-works" in committed_names(store)
 
 
-async def test_a_waiter_cancelled_as_the_writer_passes_to_it_does_not_strand_the_group(store):
-    """The unit ahead left the group open for the waiter, which is cancelled at that very moment:
-    someone must still commit. (The lock's release is wrapped to cancel at exactly that point.)"""
-    gate = asyncio.Event()
-
-    async def holder() -> None:
-        async with store._transaction() as db:
-            await db.execute("INSERT INTO units VALUES ('held')")
-            await gate.wait()
-
-    ahead = asyncio.ensure_future(holder())
-    await asyncio.sleep(0.05)
-    waiter = asyncio.ensure_future(insert(store, "cancelled"))
-    await asyncio.sleep(0.05)
-    lock = store._group._lock
-    release = lock.release
-
-    def release_then_cancel_the_waiter() -> None:
-        lock.release = release
-        release()
-        waiter.cancel()
-
-    lock.release = release_then_cancel_the_waiter
-    gate.set()
-    await asyncio.wait_for(ahead, timeout=5)
-    assert waiter.cancelled() and committed_names(store) == {"held"}
-
-
-async def test_a_steady_stream_of_writers_cannot_hold_a_commit_back(store):
-    """Writers that never stop arriving: groups still commit at MAX_UNITS_PER_COMMIT."""
-    from kopek.store.group_commit import MAX_UNITS_PER_COMMIT
-
-    first = asyncio.ensure_future(insert(store, "first"))
-    stream = [asyncio.ensure_future(insert(store, f"s{n}")) for n in range(5 * MAX_UNITS_PER_COMMIT)]
-    await asyncio.wait_for(asyncio.shield(first), timeout=5)
-    assert "first" in committed_names(store)
-    await asyncio.gather(*stream)
-    assert store._group.largest_group == MAX_UNITS_PER_COMMIT
-
-
 @pytest.mark.parametrize("steps", range(0, 40))
 async def test_a_unit_cancelled_at_any_point_leaves_the_writer_usable(store, steps):
-    """A request cancelled after `steps` turns of the loop, wherever that falls (BEGIN, the body,
-    COMMIT): the writer must not be left inside a transaction, or every later write fails with
-    "cannot start a transaction within a transaction"."""
+    """A request cancelled after `steps` turns of the loop, wherever that falls (waiting for the
+    writer, the body, the return): the writer must not be left inside a transaction, or every
+    later write fails with "cannot start a transaction within a transaction"."""
     unit = asyncio.ensure_future(insert(store, "cancelled"))
     for _ in range(steps):
         await asyncio.sleep(0)
@@ -131,3 +90,40 @@ async def test_a_unit_cancelled_at_any_point_leaves_the_writer_usable(store, ste
     await asyncio.gather(unit, return_exceptions=True)
     await asyncio.wait_for(insert(store, "after"), timeout=5)
     assert "after" in committed_names(store)
+
+
+def hold_write_lock(store: SqliteStore) -> sqlite3.Connection:
+    """Another process's write transaction on the same file, as a `kopek` command would hold."""
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO units VALUES ('other')")
+    return other
+
+
+async def test_a_write_lock_held_by_another_process_does_not_block_the_loop(store):
+    other = hold_write_lock(store)
+    unit = asyncio.ensure_future(insert(store, "waited"))
+    ticks = 0
+    for _ in range(20):             # the loop keeps turning while the unit waits for the lock
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not unit.done() and ticks == 20
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(unit, timeout=5)
+    assert committed_names(store) == {"other", "waited"}
+
+
+async def test_a_write_lock_never_released_fails_the_unit_with_a_clear_error(store, monkeypatch):
+    from kopek.store import writer
+
+    monkeypatch.setattr(writer, "BUSY_GIVE_UP_S", 0.2)
+    other = hold_write_lock(store)
+    try:
+        with pytest.raises(DatabaseBusy):
+            await asyncio.wait_for(insert(store, "refused"), timeout=5)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await insert(store, "after")
+    assert committed_names(store) == {"after"}
