@@ -31,10 +31,6 @@ class InlineCursor:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
-
     async def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
@@ -85,10 +81,6 @@ class InlineConnection:
 
     async def execute_fetchall(self, sql: str, parameters: Parameters = ()) -> list[Any]:
         return self.sqlite.execute(sql, _bound(parameters)).fetchall()
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.sqlite.in_transaction
 
     async def close(self) -> None:
         self.sqlite.close()

@@ -19,10 +19,10 @@ import aiosqlite
 from kopek import clock
 from kopek.ids import new_id
 from kopek.store.inline import InlineConnection
-from kopek.store.writer import Writer
 from kopek.store.records import (
     ApiKey, Attempt, Change, DuplicateOrder, Event, Merchant, Payment, StaleState,
 )
+from kopek.store.writer import Writer
 
 Render = Callable[[Payment], dict[str, Any]]
 C = TypeVar("C", InlineConnection, aiosqlite.Connection)

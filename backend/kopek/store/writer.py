@@ -28,7 +28,6 @@ class Writer:
     def __init__(self, connection: InlineConnection) -> None:
         self._db = connection
         self._lock = asyncio.Lock()
-        self.commits = 0          # since start, for tests and metrics
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[InlineConnection]:
@@ -44,7 +43,6 @@ class Writer:
             except BaseException:
                 self._db.sqlite.rollback()
                 raise
-            self.commits += 1
 
     async def _begin(self) -> None:
         loop = asyncio.get_running_loop()
