@@ -12,7 +12,8 @@ def now() -> datetime:
 
 
 def to_iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(_FORMAT)
+    # isoformat is several times faster than strftime and gives the same text as _FORMAT.
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -15,7 +15,7 @@ routes = web.RouteTableDef()
 @routes.post("/v1/refunds")
 async def create_refund(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    data = await read_json(request, RefundCreateSchema())
+    data = await read_json(request, RefundCreateSchema)
     payment = await request.app[keys.PAYMENTS].get_for_merchant(api_key.merchant_id, api_key.livemode,
                                                                 data["payment"])
     refund = await request.app[keys.REFUNDS].create(payment, data)
@@ -33,7 +33,7 @@ async def get_refund(request: web.Request) -> web.Response:
 @routes.get("/v1/refunds")
 async def list_refunds(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, RefundListQuerySchema())
+    query = read_query(request, RefundListQuerySchema)
     payment = await request.app[keys.PAYMENTS].get_for_merchant(api_key.merchant_id, api_key.livemode,
                                                                 query["payment"])
     rows = await request.app[keys.REFUNDS].refunds.for_payment(payment.id)

@@ -17,7 +17,7 @@ routes = web.RouteTableDef()
 @routes.post("/v1/payments")
 async def create_payment(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    data = await read_json(request, PaymentCreateSchema())
+    data = await read_json(request, PaymentCreateSchema)
     service = request.app[keys.PAYMENTS]
     payment = await service.create(merchant_id=api_key.merchant_id, livemode=api_key.livemode, data=data)
     return web.json_response(service.public(payment), status=201)
@@ -26,7 +26,7 @@ async def create_payment(request: web.Request) -> web.Response:
 @routes.get("/v1/payments")
 async def list_payments(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, PaymentListQuerySchema())
+    query = read_query(request, PaymentListQuerySchema)
     service = request.app[keys.PAYMENTS]
     rows, has_more = await service.list(merchant_id=api_key.merchant_id, livemode=api_key.livemode, query=query)
     return web.json_response({"object": "list", "data": [service.public(p) for p in rows], "has_more": has_more})
@@ -51,7 +51,7 @@ async def cancel_payment(request: web.Request) -> web.Response:
 @routes.get("/v1/payments/{id}/events")
 async def payment_events(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, EventsQuerySchema())
+    query = read_query(request, EventsQuerySchema)
     service = request.app[keys.PAYMENTS]
     payment = await service.get_for_merchant(api_key.merchant_id, api_key.livemode, request.match_info["id"])
     rows, has_more = await service.events(payment, query["after"], query["limit"])
@@ -68,7 +68,7 @@ async def list_wallets(request: web.Request) -> web.Response:
 async def update_wallet(request: web.Request) -> web.Response:
     """Enable or disable a wallet for this merchant: {"enabled": false}."""
     api_key = await authenticate(request)
-    data = await read_json(request, WalletUpdateSchema())
+    data = await read_json(request, WalletUpdateSchema)
     wallet_id = request.match_info["id"]
     if wallet_id not in request.app[keys.PAYMENTS].wallets:
         raise NotFound(f"no such wallet: {wallet_id}", param="id")

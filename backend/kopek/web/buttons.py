@@ -43,7 +43,7 @@ async def _button_service(app: web.Application) -> AsyncIterator[None]:
 @routes.post("/v1/buttons")
 async def create_button(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    data = await read_json(request, ButtonCreateSchema())
+    data = await read_json(request, ButtonCreateSchema)
     buttons = request.app[keys.BUTTONS]
     button = await buttons.create(api_key.merchant_id, api_key.livemode, data)
     return web.json_response(await buttons.to_json(button), status=201)
@@ -52,7 +52,7 @@ async def create_button(request: web.Request) -> web.Response:
 @routes.get("/v1/buttons")
 async def list_buttons(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, ButtonListQuerySchema())
+    query = read_query(request, ButtonListQuerySchema)
     buttons = request.app[keys.BUTTONS]
     rows, has_more = await buttons.list(api_key.merchant_id, api_key.livemode, query)
     return web.json_response({"object": "list", "data": [await buttons.to_json(b) for b in rows],
@@ -71,7 +71,7 @@ async def get_button(request: web.Request) -> web.Response:
 async def update_button(request: web.Request) -> web.Response:
     """{"active": false} retires the button: shoppers get a 410 page. {"active": true} brings it back."""
     api_key = await authenticate(request)
-    data = await read_json(request, ButtonUpdateSchema())
+    data = await read_json(request, ButtonUpdateSchema)
     buttons = request.app[keys.BUTTONS]
     button = await buttons.get_for_merchant(api_key.merchant_id, api_key.livemode, request.match_info["id"])
     return web.json_response(await buttons.to_json(await buttons.set_active(button, data["active"])))

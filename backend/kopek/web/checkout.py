@@ -51,7 +51,7 @@ async def get_checkout(request: web.Request) -> web.Response:
 @routes.post("/v1/checkout/{id}/attempts")
 async def create_attempt(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    data = await read_json(request, AttemptCreateSchema())
+    data = await read_json(request, AttemptCreateSchema)
     key = request.headers.get("Idempotency-Key", "")
     if not IDEMPOTENCY_KEY.match(key):
         raise InvalidRequest("send a fresh Idempotency-Key header (8-255 letters, digits, - or _) per attempt",
@@ -64,7 +64,7 @@ async def create_attempt(request: web.Request) -> web.Response:
 @routes.post("/v1/checkout/{id}/confirm")
 async def confirm(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    data = await read_json(request, ConfirmSchema())
+    data = await read_json(request, ConfirmSchema)
     payment = await request.app[keys.ATTEMPTS].confirm(payment, data["code"], client_ip(request))
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
@@ -72,7 +72,7 @@ async def confirm(request: web.Request) -> web.Response:
 @routes.post("/v1/checkout/{id}/resend")
 async def resend(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    await read_json(request, EmptySchema())
+    await read_json(request, EmptySchema)
     payment = await request.app[keys.ATTEMPTS].resend(payment, client_ip(request))
     return web.json_response({"payment": checkout_view(request.app[keys.PAYMENTS].snapshot(payment))})
 
@@ -87,7 +87,7 @@ async def cancel(request: web.Request) -> web.Response:
 @routes.get("/v1/checkout/{id}/events")
 async def events(request: web.Request) -> web.Response:
     payment = await checkout_payment(request)
-    query = read_query(request, EventsQuerySchema())
+    query = read_query(request, EventsQuerySchema)
     service = request.app[keys.PAYMENTS]
     rows, has_more = await service.events(payment, query["after"], query["limit"])
     return web.json_response({"data": [event_object(e, shopper_view=True) for e in rows],

@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 @routes.get("/v1/events")
 async def list_events(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = load(EventFeedQuerySchema(), feed_query(request.query))
+    query = load(EventFeedQuerySchema, feed_query(request.query))
     page = await EventFeed(request.app[keys.STORE]).page(
         merchant_id=api_key.merchant_id, livemode=api_key.livemode, after=query["after"], types=query["type"],
         limit=query["limit"])

@@ -85,7 +85,7 @@ async def get_merchant(request: web.Request) -> web.Response:
 async def update_merchant(request: web.Request) -> web.Response:
     """Set the pre-check. The answer carries the check's signing secret (derived, shown on request)."""
     api_key = await authenticate(request)
-    data = await read_json(request, MerchantUpdateSchema())
+    data = await read_json(request, MerchantUpdateSchema)
     merchant = await request.app[keys.STORE].get_merchant(api_key.merchant_id)
     assert merchant is not None
     merchant = await update_check(request.app, merchant, data)

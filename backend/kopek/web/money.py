@@ -32,7 +32,7 @@ async def set_fee_plan(request: web.Request) -> web.Response:
     if not request.app[keys.SETTINGS].sandbox:
         raise PermissionDenied("fee plans are set by the Kopek operator (kopek merchant fees) on a live server",
                                code="fee_plans_operator_only")
-    plan = await read_json(request, FeePlanUpdateSchema())
+    plan = await read_json(request, FeePlanUpdateSchema)
     wallet = request.match_info["wallet"]
     await request.app[keys.LEDGER].fee_plans.set(api_key.merchant_id, wallet, plan)
     return web.json_response(fee_plan_object(wallet, plan, False))
@@ -47,7 +47,7 @@ async def balance(request: web.Request) -> web.Response:
 @routes.get("/v1/settlements")
 async def list_settlements(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, SettlementListQuerySchema())
+    query = read_query(request, SettlementListQuerySchema)
     settlements = request.app[keys.LEDGER].settlements
     rows, has_more = await settlements.list(api_key.merchant_id, api_key.livemode, query["limit"],
                                             query.get("starting_after"))
@@ -58,7 +58,7 @@ async def list_settlements(request: web.Request) -> web.Response:
 @routes.get("/v1/settlements/{id}")
 async def get_settlement(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    query = read_query(request, SettlementQuerySchema())
+    query = read_query(request, SettlementQuerySchema)
     settlements = request.app[keys.LEDGER].settlements
     settlement = await settlements.get_for_merchant(api_key.merchant_id, api_key.livemode, request.match_info["id"])
     lines, has_more = await settlements.lines(settlement, query["limit"], query.get("starting_after"))

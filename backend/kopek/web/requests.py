@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,7 @@ from kopek.store.records import ApiKey
 CLIENT_SECRET_HEADER = "Kopek-Client-Secret"
 
 
-async def read_json(request: web.Request, schema: Schema) -> dict[str, Any]:
+async def read_json(request: web.Request, schema: type[Schema]) -> dict[str, Any]:
     if request.content_type != "application/json" and request.can_read_body:
         raise InvalidRequest("send the body as JSON with Content-Type: application/json",
                              code="unsupported_media_type")
@@ -31,16 +32,22 @@ async def read_json(request: web.Request, schema: Schema) -> dict[str, Any]:
     return load(schema, body)
 
 
-def read_query(request: web.Request, schema: Schema) -> dict[str, Any]:
+def read_query(request: web.Request, schema: type[Schema]) -> dict[str, Any]:
     return load(schema, dict(request.query))
 
 
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
+def load(schema: type[Schema], data: dict[str, Any]) -> dict[str, Any]:
     try:
-        return schema.load(data)
+        return _instance(schema).load(data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         raise ValidationFailed(messages) from exc
+
+
+@cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per schema class: building a marshmallow schema costs more than loading with it."""
+    return schema()
 
 
 def client_ip(request: web.Request) -> str:

@@ -19,7 +19,7 @@ BASE = "/v1/webhook_endpoints"
 @routes.post(BASE)
 async def create_endpoint(request: web.Request) -> web.Response:
     api_key = await authenticate(request)
-    data = await read_json(request, EndpointCreateSchema())
+    data = await read_json(request, EndpointCreateSchema)
     created = await request.app[keys.WEBHOOK_ENDPOINTS].create(
         merchant_id=api_key.merchant_id, livemode=api_key.livemode, data=data)
     return web.json_response({**endpoint_object(created.endpoint), "secret": created.secret}, status=201)
@@ -40,7 +40,7 @@ async def get_endpoint(request: web.Request) -> web.Response:
 @routes.post(BASE + "/{id}")
 async def update_endpoint(request: web.Request) -> web.Response:
     endpoint = await _endpoint(request)
-    data = await read_json(request, EndpointUpdateSchema())
+    data = await read_json(request, EndpointUpdateSchema)
     return web.json_response(endpoint_object(await request.app[keys.WEBHOOK_ENDPOINTS].update(endpoint, data)))
 
 
@@ -54,7 +54,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 @routes.post(BASE + "/{id}/rotate_secret")
 async def rotate_secret(request: web.Request) -> web.Response:
     endpoint = await _endpoint(request)
-    data = await read_json(request, RotateSecretSchema())
+    data = await read_json(request, RotateSecretSchema)
     rotated = await request.app[keys.WEBHOOK_ENDPOINTS].rotate_secret(endpoint, data["overlap_s"])
     return web.json_response({**endpoint_object(rotated.endpoint), "secret": rotated.secret})
 
@@ -62,7 +62,7 @@ async def rotate_secret(request: web.Request) -> web.Response:
 @routes.post(BASE + "/{id}/test")
 async def send_test(request: web.Request) -> web.Response:
     endpoint = await _endpoint(request)
-    await read_json(request, EmptySchema())
+    await read_json(request, EmptySchema)
     await request.app[keys.WEBHOOK_ENDPOINTS].require_can_test(endpoint)
     delivery = await request.app[keys.WEBHOOK_SENDER].send_test(endpoint)
     return web.json_response(delivery_object(delivery, []), status=202)
@@ -71,7 +71,7 @@ async def send_test(request: web.Request) -> web.Response:
 @routes.get(BASE + "/{id}/deliveries")
 async def list_deliveries(request: web.Request) -> web.Response:
     endpoint = await _endpoint(request)
-    query = read_query(request, DeliveryListQuerySchema())
+    query = read_query(request, DeliveryListQuerySchema)
     rows, has_more = await request.app[keys.WEBHOOK_ENDPOINTS].deliveries(
         endpoint, query["limit"], query.get("starting_after"))
     return web.json_response({"object": "list", "data": [delivery_object(d, a) for d, a in rows],
@@ -81,7 +81,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
 @routes.post(BASE + "/{id}/deliveries/{delivery_id}/redeliver")
 async def redeliver(request: web.Request) -> web.Response:
     endpoint = await _endpoint(request)
-    await read_json(request, EmptySchema())
+    await read_json(request, EmptySchema)
     service = request.app[keys.WEBHOOK_ENDPOINTS]
     delivery = await service.delivery(endpoint, request.match_info["delivery_id"])
     service.require_enabled(endpoint)

@@ -43,7 +43,7 @@ async def phone_page(request: web.Request) -> web.Response:
 @routes.get("/sandbox/payments/{id}/state.json")
 async def payment_state(request: web.Request) -> web.Response:
     """The status and the approval link of a payment of the console's workspace; others' are 404."""
-    read_query(request, NoParameters())
+    read_query(request, NoParameters)
     space = await load_workspace(request)
     payment = await request.app[keys.PAYMENTS].get_for_merchant(space.merchant.id, LIVEMODE,
                                                                 request.match_info["id"])

@@ -98,7 +98,7 @@ async def receive(request: web.Request) -> web.Response:
 
 @routes.get("/sandbox/webhooks.json")
 async def received_json(request: web.Request) -> web.Response:
-    read_query(request, NoParameters())
+    read_query(request, NoParameters)
     space = await load_workspace(request)
     received = request.app[keys.BUILT_IN_RECEIVER].received(space.merchant.id)
     response = web.json_response({"data": [r.to_json() for r in received]})
