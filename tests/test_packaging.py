@@ -42,7 +42,7 @@ def test_the_installed_wheel_serves_the_widget_and_sandbox(wheel, tmp_path):
     server = KopekProcess(elsewhere / "kopek.db", free_port(), env=kopek_env(pythonpath=str(target)), cwd=elsewhere)
     try:
         for path, needle in [("/v1/kopek.js", b"postMessage"), ("/sandbox", b'action="/sandbox/payments"'),
-                             ("/static/widget/checkout.css", b"--kopek-accent")]:
+                             ("/static/widget/pages.css", b"box-sizing")]:
             with urllib.request.urlopen(server.base_url + path, timeout=10) as response:
                 assert response.status == 200 and needle in response.read(), path
     finally:

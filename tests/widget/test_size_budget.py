@@ -63,6 +63,28 @@ async def test_without_gzip_the_same_files_come_plain(kopek):
             assert await plain.read() == (widget_dir() / "loader.js").read_bytes()
 
 
+@pytest.mark.parametrize("accept", ["gzip;q=0", "gzip; q=0.0, identity", "*;q=0", "br", "x-gzip;q=0, *"])
+async def test_an_encoding_refused_with_q_0_is_not_used(kopek, accept):
+    payment = await kopek.create_payment()
+    for path in ("/v1/kopek.js", f"/v1/checkout/{payment['id']}/frame?origin={SHOP_ORIGIN}&locale=en"):
+        response, body = await on_the_wire(str(kopek.client.make_url(path)), **{"Accept-Encoding": accept})
+        assert response.status == 200 and "Content-Encoding" not in response.headers, (path, accept)
+        assert response.headers["Vary"] == "Accept-Encoding" and (b"kopek" in body.lower()), path
+
+
+@pytest.mark.parametrize("accept", ["GZIP;q=0.5", "deflate, gzip;q=1.0", "*", "identity;q=0.5, *;q=0.1"])
+async def test_gzip_named_or_covered_by_a_star_with_q_above_0_is_used(kopek, accept):
+    response, body = await on_the_wire(str(kopek.client.make_url("/v1/kopek.js")), **{"Accept-Encoding": accept})
+    assert response.headers["Content-Encoding"] == "gzip", accept
+    assert gzip.decompress(body) == (widget_dir() / "loader.js").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["checkout.js", "checkout.css"])
+async def test_the_frames_inlined_files_are_not_served_on_their_own(kopek, name):
+    response = await kopek.client.get(f"/static/widget/{name}")
+    assert response.status == 404 and (await response.json())["error"]["code"] == "resource_missing"
+
+
 @pytest.mark.parametrize("directory", [SOURCE_DIR, widget_dir()], ids=["source", "built"])
 def test_widget_never_posts_to_any_origin_or_uses_onmessage(directory):
     for path in directory.glob("*.js"):

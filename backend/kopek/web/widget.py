@@ -11,12 +11,13 @@ from functools import lru_cache
 from aiohttp import web
 
 from kopek.errors import NotFound
-from kopek.web.compression import accepts_gzip
+from kopek.web.compression import accepts_gzip, vary_on_encoding
 from kopek.resources import widget_dir
 
 routes = web.RouteTableDef()
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css"}
-FRAME_ASSETS = frozenset({"checkout.js", "checkout.css", "sandbox-page.js", "pages.css", "hosted-page.js",
+# checkout.js and checkout.css are not here: they are inlined into the frame (web/inline_assets.py).
+FRAME_ASSETS = frozenset({"sandbox-page.js", "pages.css", "hosted-page.js",
                           "dashboard.css", "dashboard.js", "dashboard-live.js", "console.js"})
 
 
@@ -41,7 +42,7 @@ def _serve(request: web.Request, name: str, max_age_s: int) -> web.Response:
                             charset="utf-8")
     if wants_gzip:
         response.headers["Content-Encoding"] = "gzip"
-    response.headers["Vary"] = "Accept-Encoding"
+    vary_on_encoding(response)
     response.headers["Cache-Control"] = f"public, max-age={max_age_s}"
     return response
 
