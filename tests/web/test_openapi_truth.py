@@ -46,3 +46,15 @@ def test_every_documented_route_is_served(tmp_path):
 
 def test_the_document_is_valid_openapi():
     validate(build_spec("http://127.0.0.1:8000"))
+
+
+def test_every_write_documents_the_busy_database_answer():
+    """tests/web/test_database_busy.py shows the 503; a client generated from the document must expect it."""
+    document = build_spec("http://127.0.0.1:8000")
+    writes = [(path, method, operation) for path, item in document["paths"].items()
+              for method, operation in item.items() if method in ("post", "put", "patch", "delete")]
+    assert writes
+    for path, method, operation in writes:
+        busy = operation["responses"].get("503")
+        assert busy is not None, f"{method.upper()} {path} does not document 503"
+        assert "database_busy" in busy["description"] and "content" in busy, (method, path)

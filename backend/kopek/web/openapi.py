@@ -28,7 +28,8 @@ ATTEMPT_KEY_PARAMETER = {"in": "header", "name": "Idempotency-Key", "required": 
                          "description": "A fresh key per attempt: a double click makes one attempt"}
 ERROR_DESCRIPTIONS = {400: "Bad input", 401: "A missing or wrong key or client secret",
                       403: "Not allowed", 404: "No such object", 409: "Not possible in the current state",
-                      410: "No longer active", 429: "Too many requests; retry after retry_after_s"}
+                      410: "No longer active", 429: "Too many requests; retry after retry_after_s",
+                      503: "The database is busy (database_busy); retry after retry_after_s, also in Retry-After"}
 # The checkout frame's errors: bad input, a wrong client secret, an unknown payment, the wrong state
 # (attempting a canceled payment), too many guesses.
 CHECKOUT_ERRORS = (400, 401, 404, 409, 429)
@@ -132,7 +133,9 @@ def _success(op: Operation) -> dict[str, Any]:
 def _errors(op: Operation) -> dict[str, Any]:
     schema: Any = "Error" if op.error_content_type == "application/json" else {"type": "string"}
     body = {"content": {op.error_content_type: {"schema": schema}}}
-    return {**{str(status): {"description": ERROR_DESCRIPTIONS[status], **body} for status in op.errors},
+    # Any write may find the database's lock held by another process for too long (web/middlewares.py).
+    statuses = (*op.errors, 503) if op.method != "get" else op.errors
+    return {**{str(status): {"description": ERROR_DESCRIPTIONS[status], **body} for status in statuses},
             "default": {"description": "An error", **body}}
 
 
