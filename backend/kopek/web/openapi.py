@@ -29,7 +29,8 @@ ATTEMPT_KEY_PARAMETER = {"in": "header", "name": "Idempotency-Key", "required": 
 ERROR_DESCRIPTIONS = {400: "Bad input", 401: "A missing or wrong key or client secret",
                       403: "Not allowed", 404: "No such object", 409: "Not possible in the current state",
                       410: "No longer active", 429: "Too many requests; retry after retry_after_s",
-                      503: "The database is busy (database_busy); retry after retry_after_s, also in Retry-After"}
+                      503: "Try again shortly: the database is busy (database_busy, with Retry-After), or the "
+                           "wallet's provider is paused after failures (wallet_unavailable)"}
 # The checkout frame's errors: bad input, a wrong client secret, an unknown payment, the wrong state
 # (attempting a canceled payment), too many guesses.
 CHECKOUT_ERRORS = (400, 401, 404, 409, 429)
