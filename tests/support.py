@@ -77,6 +77,24 @@ class ConnectionCounter:
             await self._server.wait_closed()
 
 
+# Markup a shop or shopper sends where Kopek expects text (an order id, a description, metadata, a
+# refund's reason, a shop's name). Every page must show it as text, escaped, and never as markup.
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_ATTRIBUTE = '"><img src=x onerror=alert(1)>'
+
+
+def html_escaped(text: str) -> str:
+    """`text` as the templates' autoescape writes it: & < > " and ' as entities."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&#34;").replace("'", "&#39;"))
+
+
+def assert_shown_as_text(page_html: str, *values: str) -> None:
+    for value in values:
+        assert html_escaped(value) in page_html, f"{value!r} is not on the page as escaped text"
+    assert "<script>alert" not in page_html and "<img src=x" not in page_html, "the shop's markup reached the page"
+
+
 # Hosts a live server must never reach, each spelled as an attacker might (see webhooks/guard.py).
 INWARD_URLS = [
     "http://127.0.0.1:8080/hooks", "http://localhost/hooks", "http://10.0.0.5/hooks", "http://192.168.1.1/",

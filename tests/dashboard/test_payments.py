@@ -23,7 +23,9 @@ from kopek.payments.schemas import PaymentCreateSchema
 from kopek.settings import Settings
 from kopek.web.dashboard.forms import major_to_minor
 from kopek.webhooks.events import EVENT_TYPES
-from support import DECLINED, SUCCEEDS, attempt, confirm, make_settings
+from support import (
+    DECLINED, SUCCEEDS, XSS_ATTRIBUTE, XSS_SCRIPT, assert_shown_as_text, attempt, confirm, html_escaped, make_settings,
+)
 from webhook_receiver import Receiver
 
 LIST = "/dashboard/payments"
@@ -323,6 +325,30 @@ async def test_the_detail_page_shows_what_happened_to_the_payment(kopek, owner, 
     assert page.find(r'<tr data-attempt-id="[^"]+">.*?<td><code>(failed)</code></td>')
     assert lost["last_error"]["code"] in page.find(r'(<table id="attempts"[^>]*>.*?</table>)')
     assert 'id="refund-form"' not in page.text     # nothing to refund
+
+
+async def test_the_shops_strings_are_shown_as_text_never_markup(kopek, owner) -> None:
+    order_id, description = f"X-{XSS_ATTRIBUTE}", f"Ebook {XSS_SCRIPT}"
+    metadata, reason = {XSS_SCRIPT: XSS_ATTRIBUTE, "note": XSS_SCRIPT}, f"late {XSS_ATTRIBUTE}"
+    payment = await create(kopek, owner, 800, order_id, description=description, metadata=metadata)
+    assert (await attempt(kopek, payment, SUCCEEDS)).status == 200
+    assert (await confirm(kopek, payment, await kopek.phone_code(payment["id"]))).status == 200
+    await wait_status(kopek, owner, payment, "succeeded")
+    refund = await kopek.client.post("/v1/refunds", json={"payment": payment["id"], "amount": 300, "reason": reason},
+                                     headers=auth(owner))
+    assert refund.status == 200, await refund.text()
+
+    listed = await owner.get(LIST)
+    assert listed.status == 200 and listed_ids(listed) == [payment["id"]]
+    assert_shown_as_text(listed.text, order_id)
+    searched = await owner.get(LIST, q=order_id)   # what was typed comes back in the search field
+    assert searched.status == 200 and listed_ids(searched) == [payment["id"]]
+    assert_shown_as_text(searched.text, order_id)
+    assert f'value="{html_escaped(order_id)}"' in searched.text
+    detail = await owner.get(f"{LIST}/{payment['id']}")
+    assert detail.status == 200
+    assert_shown_as_text(detail.text, order_id, description, XSS_SCRIPT, XSS_ATTRIBUTE, reason)
+    assert detail.find(r'id="order-id">([^<]+)<') == order_id
 
 
 async def test_other_merchants_and_unknown_payments_are_404(kopek, owner) -> None:

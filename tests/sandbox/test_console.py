@@ -11,6 +11,7 @@ from sandbox_steps import api, client_secret, open_console, payment_id, start_at
 from kopek import keys
 from kopek.providers.registry import PLUGINS
 from kopek.providers.sandbox.magic import MAGIC_ROWS
+from support import XSS_ATTRIBUTE, XSS_SCRIPT, assert_shown_as_text
 
 
 async def sandbox_payment_count(kopek) -> int:
@@ -73,6 +74,21 @@ async def test_a_member_pays_into_their_own_merchant_in_test_mode(kopek, owner):
     assert owner.keys["pk-test"] in page.text
     assert owner.keys["sk-test"] not in page.text, "a secret key is never shown again"
     assert page.find(r'id="key-secret-hint">([^<]+)<') == f"{owner.keys['sk-test'][:8]}…{owner.keys['sk-test'][-4:]}"
+
+
+async def test_the_shops_name_and_its_api_payment_are_shown_as_text_never_markup(kopek, visitors):
+    member = visitors()
+    await member.sign_up("xss@shop.test", shop_name=f"Shop {XSS_SCRIPT}")
+    description = f"Ebook {XSS_SCRIPT} {XSS_ATTRIBUTE}"
+    created = await kopek.client.post("/v1/payments", headers=api(member.keys["sk-test"]), json={
+        "amount": 500, "currency": "RUB", "order_id": f"C-{XSS_ATTRIBUTE}", "description": description,
+        "metadata": {XSS_SCRIPT: XSS_ATTRIBUTE}})
+    assert created.status == 201, await created.text()
+    pay_id = (await created.json())["id"]
+    page = await open_console(member, payment=pay_id)
+    assert payment_id(page) == pay_id
+    assert_shown_as_text(page.text, f"Shop {XSS_SCRIPT}", description)
+    assert page.find(r'id="order-description">([^<]+)<') == description
 
 
 async def test_a_viewer_also_pays_into_the_shop_they_belong_to(kopek, owner, viewer):

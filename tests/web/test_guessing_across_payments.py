@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 import aiohttp
 import pytest
@@ -40,6 +42,14 @@ def assert_refused(response, body_error: dict) -> None:
     assert body_error["type"] == "rate_limit_error"
     assert int(response.headers["Retry-After"]) >= 1
     assert body_error["retry_after_s"] >= 1
+
+
+@asynccontextmanager
+async def another_address(kopek, address: str = "127.0.0.2") -> AsyncIterator[aiohttp.ClientSession]:
+    """A shopper on another address (Linux answers the whole of 127/8)."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(kopek.base_url, connector=connector) as http:
+        yield http
 
 
 async def test_wrong_codes_and_texted_codes_for_one_webmoney_account_are_limited_across_payments(kopek):
@@ -137,8 +147,7 @@ async def test_wrong_codes_from_one_address_are_limited_across_accounts(kopek):
     assert (evaluated, refused) == (30, 1)
 
     elsewhere = await kopek.create_payment(order_id="addr-elsewhere")
-    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
-    async with aiohttp.ClientSession(kopek.base_url, connector=connector) as other_address:
+    async with another_address(kopek) as other_address:
         headers = kopek.checkout_headers(elsewhere)
         started = await other_address.post(f"/v1/checkout/{elsewhere['id']}/attempts", headers={
             **headers, "Idempotency-Key": str(uuid.uuid4())},
@@ -150,14 +159,43 @@ async def test_wrong_codes_from_one_address_are_limited_across_accounts(kopek):
         assert paid.status == 200, await paid.text()
 
 
+@pytest.mark.parametrize("kopek_settings", [{"codes_sent_per_ip": 4}], indirect=True)
+async def test_codes_texted_from_one_address_are_limited_across_accounts(kopek):
+    """30 codes per address per hour (4 here), whichever accounts they went to, each far under its
+    own five. The refused account's allowance is untouched: from another address it gets its code."""
+    accounts = [f"R1000000{n:03d}01" for n in range(1, 6)]   # five different accounts
+    payments = [await kopek.create_payment(order_id=f"texts-{account}") for account in accounts]
+    started = [await attempt(kopek, payment, account) for payment, account in zip(payments, accounts)]
+    assert [answer.status for answer in started] == [200] * 4 + [429]
+    error = await error_of(started[-1])
+    assert_refused(started[-1], error)
+    assert error["code"] == "too_many_codes_sent"
+    assert await texted(kopek, payments) == 4, "the refused start texted nothing"
+
+    refused_payment = payments[-1]
+    async with another_address(kopek) as other_address:
+        again = await other_address.post(
+            f"/v1/checkout/{refused_payment['id']}/attempts", json={"wallet": "webmoney",
+                                                                     "details": {"account": accounts[-1]}},
+            headers={**kopek.checkout_headers(refused_payment), "Idempotency-Key": str(uuid.uuid4())})
+        assert again.status == 200, await again.text()
+    assert await texted(kopek, [refused_payment]) == 1
+
+
 # ---- PIN wallets: the provider checks the PIN; Kopek counts its answers ---------------------------
 
-async def pin_attempt(kopek, payment, wallet: str, pin: str):
+async def pin_attempt(kopek, payment, wallet: str, pin: str, account: str | None = None, http=None):
     plugin = PLUGINS[wallet]
-    details = plugin.example_details(plugin.example_account("01")) | {"pin": pin}
-    return await kopek.client.post(
+    details = plugin.example_details(account or plugin.example_account("01")) | {"pin": pin}
+    return await (http or kopek.client).post(
         f"/v1/checkout/{payment['id']}/attempts", json={"wallet": wallet, "details": details},
         headers={**kopek.checkout_headers(payment), "Idempotency-Key": str(uuid.uuid4())})
+
+
+def nth_card(wallet: str, n: int) -> str:
+    """The wallet's example "01" card or account with two more digits changed: a different card, same outcome."""
+    example = PLUGINS[wallet].example_account("01")
+    return f"{example[:-4]}{n:02d}01"
 
 
 async def guess_pins(kopek, wallet: str, payments: int) -> Counter[str]:
@@ -203,3 +241,26 @@ async def test_the_right_pin_works_again_once_the_window_passes(kopek, wallet):
     right = await pin_attempt(kopek, payment, wallet, SANDBOX_PIN)
     assert right.status == 200, await right.text()
     assert (await wait_for_status(kopek, payment, "succeeded"))["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("kopek_settings", [{"wrong_codes_per_ip": 4}], indirect=True)
+@pytest.mark.parametrize("wallet", ["kreditpilot", "eport"])
+async def test_wrong_pins_from_one_address_are_limited_across_cards(kopek, wallet):
+    """30 wrong PINs per address per hour (4 here), one per card, each far under its own ten; the
+    refused card, from another address, still pays with its right PIN."""
+    cards = [nth_card(wallet, n) for n in range(1, 6)]
+    payments = [await kopek.create_payment(order_id=f"{wallet}-pin-addr-{n}") for n in range(len(cards))]
+    answers = [await pin_attempt(kopek, payment, wallet, WRONG_PIN, card) for payment, card in zip(payments, cards)]
+    bodies = [await answer.json() for answer in answers]
+    assert [answer.status for answer in answers] == [200] * 4 + [429], bodies
+    assert all(body["payment"]["last_error"]["code"] == "incorrect_pin" for body in bodies[:4]), bodies
+    assert_refused(answers[-1], bodies[-1]["error"])
+    assert bodies[-1]["error"]["code"] == "too_many_wrong_pins"
+
+    refused_payment = payments[-1]
+    current = await (await kopek.client.get(f"/v1/payments/{refused_payment['id']}", headers=kopek.auth())).json()
+    assert current["status"] == "requires_wallet"   # nothing reached the provider
+    async with another_address(kopek) as other_address:
+        right = await pin_attempt(kopek, refused_payment, wallet, SANDBOX_PIN, cards[-1], http=other_address)
+        assert right.status == 200, await right.text()
+    assert (await wait_for_status(kopek, refused_payment, "succeeded"))["status"] == "succeeded"

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
+from kopek import keys
+from kopek.merchants import create_merchant
 from kopek.web.hosted import return_url_for
-from support import SUCCEEDS, attempt, confirm, wait_for_status
+from support import SUCCEEDS, XSS_ATTRIBUTE, XSS_SCRIPT, assert_shown_as_text, attempt, confirm, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("kopek")
 
@@ -65,6 +67,26 @@ async def test_hosted_page_shows_the_order_and_mounts_the_widget_under_a_strict_
     assert "unsafe" not in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_the_shops_name_and_order_are_shown_as_text_never_markup(kopek):
+    shop = await create_merchant(kopek.app[keys.STORE], f"Shop {XSS_SCRIPT}", [])
+    description = f"Ebook {XSS_SCRIPT} {XSS_ATTRIBUTE}"
+    created = await kopek.client.post("/v1/payments", headers=kopek.auth(shop.secret_key), json={
+        "amount": 500, "currency": "RUB", "order_id": f"H-{XSS_ATTRIBUTE}", "description": description,
+        "metadata": {XSS_SCRIPT: XSS_ATTRIBUTE}})
+    assert created.status == 201, await created.text()
+    payment = await created.json()
+    checkout = await kopek.client.get(f"/pay/{payment['id']}")
+    assert checkout.status == 200
+    assert_shown_as_text(await checkout.text(), f"Shop {XSS_SCRIPT}", description)
+
+    canceled = await kopek.client.post(f"/v1/payments/{payment['id']}/cancel", headers=kopek.auth(shop.secret_key))
+    assert canceled.status == 200
+    final = await kopek.client.get(f"/pay/{payment['id']}")
+    html = await final.text()
+    assert final.status == 200 and 'data-status="canceled"' in html
+    assert_shown_as_text(html, f"Shop {XSS_SCRIPT}", description)
 
 
 async def test_hosted_page_script_is_served_as_a_frame_asset(kopek):

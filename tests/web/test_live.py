@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
 from kopek import keys
-from support import SUCCEEDS, attempt, confirm
+from support import SUCCEEDS, attempt, confirm, make_settings
 
 
-async def open_live(kopek, payment, secret=None, after=0):
-    ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live")
+@pytest.fixture
+def kopek_settings(tmp_path, unused_tcp_port, request):
+    return make_settings(tmp_path, unused_tcp_port, **getattr(request, "param", {}))
+
+
+async def open_live(kopek, payment, secret=None, after=0, forwarded_for=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+    ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live", headers=headers)
     await ws.send_json({"type": "auth", "client_secret": secret or payment["client_secret"], "after": after})
     return ws
 
@@ -111,4 +119,33 @@ async def test_sockets_from_one_address_are_capped_before_they_authenticate(kope
     assert (await extra.receive_json(timeout=5))["code"] == "too_many_connections"
     assert (await extra.receive(timeout=5)).data == 1013
     for ws in idle:
+        await ws.close()
+
+
+@pytest.mark.parametrize("kopek_settings", [{"ws_total_max": 2, "ws_per_ip_max": 1,
+                                             "trusted_proxies": "127.0.0.0/8"}], indirect=True)
+async def test_sockets_over_the_total_cap_are_refused_whatever_their_address(kopek):
+    """Each shopper behind the proxy has one socket, within the per-address cap (one here); the
+    server as a whole holds two (10,000 by default). A place freed is taken by the next one."""
+    payments = [await kopek.create_payment(order_id=f"LV-ALL-{n}") for n in range(4)]
+    first, second = [await open_live(kopek, payments[n], forwarded_for=f"198.51.100.{n}") for n in (0, 1)]
+    for ws in (first, second):
+        assert (await ws.receive_json(timeout=5))["seq"] == 1
+    extra = await open_live(kopek, payments[2], forwarded_for="198.51.100.2")
+    assert await extra.receive_json(timeout=5) == {"type": "error", "code": "too_many_connections",
+                                                   "message": "the server is full"}
+    closing = await extra.receive(timeout=5)
+    assert (closing.type, closing.data, closing.extra) == (aiohttp.WSMsgType.CLOSE, 1013, "too_many_connections")
+    assert not first.closed and not second.closed, "the sockets under the cap stay open"
+
+    await first.close()
+    for _ in range(20):   # the server lets go of the closed socket's place as its handler returns
+        again = await open_live(kopek, payments[3], forwarded_for="198.51.100.3")
+        message = await again.receive_json(timeout=5)
+        if message.get("code") != "too_many_connections":
+            break
+        await again.close()
+        await asyncio.sleep(0.05)
+    assert message["type"] == "event" and message["seq"] == 1, message
+    for ws in (second, extra, again):
         await ws.close()

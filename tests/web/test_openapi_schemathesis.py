@@ -24,7 +24,8 @@ def server(tmp_path_factory):
     """Behind a trusted proxy, as a public deployment is: each case comes from a client address of its own
     (X-Forwarded-For), as the many shoppers and shops of a real day do. The per-address key-guess backoff
     (web/requests.py) then answers each case as it would answer one client, and the auth checks see the
-    401s the document promises; the backoff itself is tested in tests/web/test_request_limits.py."""
+    401s the document promises; the backoff itself is tested in tests/web/test_credential_throttles.py,
+    and per address behind a proxy in tests/web/test_trusted_proxies.py."""
     process = KopekProcess(tmp_path_factory.mktemp("schemathesis") / "kopek.db", free_port(),
                            env=kopek_env({"KOPEK_TRUSTED_PROXIES": "127.0.0.1/32"}))
     yield process

@@ -268,22 +268,39 @@ async def test_live_mode_accepts_a_public_address_but_not_an_update_to_a_private
     assert response.status == 400 and (await error_of(response))["code"] == "url_not_allowed"
 
 
-async def test_live_mode_checks_the_address_it_connects_to(live, inward_listener):
-    """The address was public when saved; the row now points inward (a changed DNS answer, or a
-    sandbox server on the same database): the connection is refused, nothing reaches the listener."""
+async def first_attempt_after_the_row_points_at(live, url: str) -> dict[str, Any]:
+    """An endpoint saved with a public address, its row then pointed at `url` (a changed DNS answer,
+    or a sandbox server on the same database), and a test event sent: its first delivery attempt."""
     app, client, auth = live
+    created = await (await client.post(BASE, json={"url": "https://93.184.216.34/hooks"}, headers=auth)).json()
+    with sqlite3.connect(app[keys.SETTINGS].db_path) as db:   # what the attacker's copy amounts to
+        db.execute("UPDATE webhook_endpoints SET url=? WHERE id=?", (url, created["id"]))
+    assert (await client.post(f"{BASE}/{created['id']}/test", headers=auth)).status == 202
+    for _ in range(100):
+        log = await (await client.get(f"{BASE}/{created['id']}/deliveries", headers=auth)).json()
+        if log["data"][0]["attempts"]:
+            break
+        await asyncio.sleep(0.05)
+    return log["data"][0]["attempts"][0]
+
+
+async def test_live_mode_checks_the_address_it_connects_to(live, inward_listener):
+    """The address was public when saved; the row now points inward: the connection is refused,
+    nothing reaches the listener."""
     port = inward_listener.port
     for url in (f"http://127.0.0.1:{port}/", f"http://localhost:{port}/", f"http://[::ffff:127.0.0.1]:{port}/",
                 f"http://[::ffff:7f00:1]:{port}/", f"http://[2002:7f00:1::]:{port}/"):
-        created = await (await client.post(BASE, json={"url": "https://93.184.216.34/hooks"}, headers=auth)).json()
-        with sqlite3.connect(app[keys.SETTINGS].db_path) as db:   # what the attacker's copy amounts to
-            db.execute("UPDATE webhook_endpoints SET url=? WHERE id=?", (url, created["id"]))
-        assert (await client.post(f"{BASE}/{created['id']}/test", headers=auth)).status == 202
-        for _ in range(100):
-            log = await (await client.get(f"{BASE}/{created['id']}/deliveries", headers=auth)).json()
-            if log["data"][0]["attempts"]:
-                break
-            await asyncio.sleep(0.05)
-        attempt = log["data"][0]["attempts"][0]
+        attempt = await first_attempt_after_the_row_points_at(live, url)
         assert attempt["http_status"] is None and attempt["error"].startswith("refused: "), (url, attempt)
     assert inward_listener.connections == 0
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "fec0::1",
+                                     "fec0::7f00:1", "feff:ffff::1"])
+async def test_live_mode_refuses_nat64_and_site_local_addresses_when_connecting(live, address):
+    """NAT64 (64:ff9b::/96) carries an IPv4 address a NAT64 gateway would connect to: 127.0.0.1,
+    169.254.169.254, 10.0.0.1 here. Site-local (fec0::/10) is inside the operator's site. The socket
+    is refused before it connects, not left to the network to fail."""
+    attempt = await first_attempt_after_the_row_points_at(live, f"http://[{address}]:8080/hooks")
+    assert attempt["http_status"] is None, attempt
+    assert attempt["error"] == f"refused: {address} is a private or reserved address", attempt
