@@ -236,6 +236,7 @@ class PhaseResult:
     error_samples: list[str] = field(default_factory=list)
     in_flight_at_end: int = 0
     oldest_in_flight_s: float = 0.0
+    server_cpu_s: float | None = None  # the server's user + system CPU over the measured window
 
     @property
     def count(self) -> int:
@@ -244,6 +245,10 @@ class PhaseResult:
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_cpu_ms_per_op(self) -> float | None:
+        return self.server_cpu_s * 1000 / self.count if self.server_cpu_s is not None and self.count else None
 
     def percentile_ms(self, q: float) -> float | None:
         if not self.latencies_s:
@@ -255,12 +260,22 @@ class PhaseResult:
     def to_json(self) -> dict[str, Any]:
         return {"ops": self.count, "seconds": round(self.seconds, 3), "per_second": round(self.per_second, 1),
                 "p50_ms": _round(self.percentile_ms(0.50)), "p95_ms": _round(self.percentile_ms(0.95)),
+                "server_cpu_ms_per_op": _round(self.server_cpu_ms_per_op, 3),
                 "errors": dict(self.errors), "error_samples": self.error_samples,
                 "in_flight_at_end": self.in_flight_at_end, "oldest_in_flight_s": round(self.oldest_in_flight_s, 2)}
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process and all its threads so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 async def expect(response: aiohttp.ClientResponse, status: int, what: str) -> Any:
@@ -271,11 +286,12 @@ async def expect(response: aiohttp.ClientResponse, status: int, what: str) -> An
 
 
 async def run_phase(name: str, operation: Callable[[], Awaitable[None]], *, seconds: float, warmup: float,
-                    concurrency: int) -> PhaseResult:
+                    concurrency: int, server_pid: int | None = None) -> PhaseResult:
     """C workers repeat `operation` until the deadline, when the ones still running are cancelled.
 
     Only operations that start after the warm-up and end before the deadline count; the ones cut
-    off at the deadline are reported as `in_flight_at_end` with the age of the oldest.
+    off at the deadline are reported as `in_flight_at_end` with the age of the oldest. With a
+    `server_pid`, the server's CPU time over the same window is recorded too.
     """
     loop = asyncio.get_running_loop()
     measure_from = loop.time() + warmup
@@ -303,7 +319,14 @@ async def run_phase(name: str, operation: Callable[[], Awaitable[None]], *, seco
                 result.latencies_s.append(ended - began)
 
     tasks = [asyncio.create_task(worker(n)) for n in range(concurrency)]
+    cpu_at_start = None
+    if server_pid is not None:
+        await asyncio.sleep(max(0.0, measure_from - loop.time()))
+        cpu_at_start = cpu_seconds(server_pid)
     _, running = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+    cpu_at_end = cpu_seconds(server_pid) if server_pid is not None else None
+    if cpu_at_start is not None and cpu_at_end is not None:
+        result.server_cpu_s = cpu_at_end - cpu_at_start
     now = loop.time()
     result.in_flight_at_end = len(started_at)
     result.oldest_in_flight_s = max((now - t for t in started_at.values()), default=0.0)
@@ -320,15 +343,19 @@ def _record_error(result: PhaseResult, kind: str, detail: str) -> None:
         result.error_samples.append(detail)
 
 
-async def run_phases(phases: list[tuple[str, Callable[[], Awaitable[None]]]],
-                     args: argparse.Namespace) -> dict[str, PhaseResult]:
-    """Each phase in turn, with args.concurrency workers for args.seconds after args.warmup."""
+Phase = tuple[str, Callable[[], Awaitable[None]]] | tuple[str, Callable[[], Awaitable[None]], Child]
+
+
+async def run_phases(phases: list[Phase], args: argparse.Namespace) -> dict[str, PhaseResult]:
+    """Each phase in turn, with args.concurrency workers for args.seconds after args.warmup; a phase
+    that names the server it loads also reports that server's CPU per operation."""
     results: dict[str, PhaseResult] = {}
-    for name, operation in phases:
+    for name, operation, *server in phases:
         print(f"[bench] {name}: {args.concurrency} workers, {args.warmup:g}s warm-up + {args.seconds:g}s",
               file=sys.stderr, flush=True)
         results[name] = await run_phase(name, operation, seconds=args.seconds, warmup=args.warmup,
-                                        concurrency=args.concurrency)
+                                        concurrency=args.concurrency,
+                                        server_pid=server[0].proc.pid if server else None)
     return results
 
 
@@ -446,11 +473,13 @@ def print_machine(m: dict[str, Any]) -> None:
 
 
 def print_results(results: dict[str, dict[str, Any]]) -> None:
-    print(f"{'phase':<20}{'ops':>8}{'ops/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}{'cut off':>9}")
+    print(f"{'phase':<20}{'ops':>8}{'ops/s':>10}{'p50 ms':>10}{'p95 ms':>10}{'cpu ms/op':>11}{'errors':>8}"
+          f"{'cut off':>9}")
     for name, r in results.items():
         p50 = "-" if r["p50_ms"] is None else f"{r['p50_ms']:.2f}"
         p95 = "-" if r["p95_ms"] is None else f"{r['p95_ms']:.2f}"
-        print(f"{name:<20}{r['ops']:>8}{r['per_second']:>10.1f}{p50:>10}{p95:>10}"
+        cpu = "-" if r.get("server_cpu_ms_per_op") is None else f"{r['server_cpu_ms_per_op']:.3f}"
+        print(f"{name:<20}{r['ops']:>8}{r['per_second']:>10.1f}{p50:>10}{p95:>10}{cpu:>11}"
               f"{sum(r['errors'].values()):>8}{r['in_flight_at_end']:>9}")
 
 

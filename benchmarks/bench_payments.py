@@ -24,7 +24,8 @@ c. ``complete_payments`` the whole sandbox checkout of one payment through the W
 
 For each phase it prints operations/s (an operation counts when it both starts and ends inside
 the measured window), p50/p95 latency of one operation (one request for a and b, one whole
-payment for c), errors (unexpected responses, warm-up included), and these ratios:
+payment for c), the server's CPU time per operation over the same window (user + system, all
+threads, from /proc; for c it includes the built-in simulators, which run in Kopek's process), errors (unexpected responses, warm-up included), and these ratios:
 
 * ``payments_create / baseline``: the share of a bare aiohttp request rate that creating a payment
   reaches (auth + validation + SQLite write + event + access log). 0.25 means 4x the cost of a
@@ -70,10 +71,10 @@ async def measure(args: argparse.Namespace, baseline: Child, baseline_url: str, 
         async def create_once() -> None:
             await client.create_payment()
 
-        return await run_phases([("baseline", echo_operation(session, baseline_url)),
-                                 ("baseline_insert", insert_operation(session, baseline_url)),
-                                 ("payments_create", create_once),
-                                 ("complete_payments", client.complete_payment)], args)
+        return await run_phases([("baseline", echo_operation(session, baseline_url), baseline),
+                                 ("baseline_insert", insert_operation(session, baseline_url), baseline),
+                                 ("payments_create", create_once, kopek),
+                                 ("complete_payments", client.complete_payment, kopek)], args)
 
 
 def report(results: dict[str, PhaseResult], args: argparse.Namespace, problems: dict[str, Any]) -> dict[str, Any]:
