@@ -127,3 +127,64 @@ async def test_a_write_lock_never_released_fails_the_unit_with_a_clear_error(sto
         other.close()
     await insert(store, "after")
     assert committed_names(store) == {"after"}
+
+
+async def insert_at_once(store: SqliteStore, name: str) -> None:
+    """A unit that awaits nothing but the store, as the store's own units do: it runs in one step."""
+    async with store._transaction() as db:
+        await db.execute("INSERT INTO units VALUES (?)", (name,))
+
+
+def count_commits(store: SqliteStore) -> list[str]:
+    commits: list[str] = []
+    store._writer.sqlite.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    return commits
+
+
+async def test_units_of_the_same_turn_share_one_commit(store):
+    commits = count_commits(store)
+    await asyncio.gather(*(insert_at_once(store, f"g{n}") for n in range(100)))
+    assert committed_names(store) == {f"g{n}" for n in range(100)}
+    assert 1 <= len(commits) <= 5, f"{len(commits)} COMMITs for 100 units"
+
+
+async def test_a_failing_unit_in_a_group_rolls_back_alone(store):
+    async def failing() -> None:
+        async with store._transaction() as db:
+            await db.execute("INSERT INTO units VALUES ('lost')")
+            raise ValueError("the unit's own error")
+
+    commits = count_commits(store)
+    results = await asyncio.gather(insert_at_once(store, "a"), failing(), insert_at_once(store, "b"),
+                                   return_exceptions=True)
+    assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
+    assert committed_names(store) == {"a", "b"} and len(commits) == 1
+
+
+async def test_a_commit_that_fails_fails_every_unit_of_its_group_and_none_is_kept(store):
+    """A deferred foreign key is checked only at COMMIT: one bad unit fails its whole group, and
+    none of the group's units returns as if it had been written."""
+    async with store._transaction() as db:
+        await db.execute("CREATE TABLE parents (id TEXT PRIMARY KEY)")
+        await db.execute("CREATE TABLE children (parent TEXT REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)")
+
+    async def orphan() -> None:
+        async with store._transaction() as db:
+            await db.execute("INSERT INTO children VALUES ('nobody')")
+
+    results = await asyncio.gather(insert_at_once(store, "x"), orphan(), insert_at_once(store, "y"),
+                                   return_exceptions=True)
+    assert all(isinstance(result, sqlite3.IntegrityError) for result in results), results
+    assert committed_names(store) == set()
+    await insert_at_once(store, "next")
+    assert committed_names(store) == {"next"}
+
+
+async def test_a_waiter_cancelled_during_the_commit_does_not_cancel_the_others(store):
+    tasks = [asyncio.ensure_future(insert_at_once(store, f"c{n}")) for n in range(10)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    tasks[0].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(task.exception() is None for task in tasks[1:])
+    assert {f"c{n}" for n in range(1, 10)} <= committed_names(store)

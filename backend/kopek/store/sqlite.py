@@ -110,6 +110,8 @@ class SqliteStore:
         return conn
 
     async def close(self) -> None:
+        if self._unit_writer is not None:
+            await self._unit_writer.settle()
         for conn in (self._scanner, self._reader, self._writer):
             if conn is not None:
                 await conn.close()
