@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -17,7 +17,6 @@ from kopek.web.dashboard.sessions import SqliteSessionStorage
 from kopek.web.dashboard.visitor import VisitorTokens, set_pending_cookies
 
 ROUTE_MODULES = (accounts, payments, money, settings, webhooks, buttons)
-PREFIX = "/dashboard"   # every route of ROUTE_MODULES is under it
 # aiohttp-session keeps its storage under string request keys (its own choice, harmless).
 warnings.filterwarnings("ignore", category=web.NotAppKeyWarning, module="aiohttp_session")
 
@@ -27,7 +26,7 @@ def setup(app: web.Application) -> None:
     config = app[keys.SETTINGS]
     storage = SqliteSessionStorage(lambda: app[keys.ACCOUNTS].store, max_age=config.session_ttl_s)
     # Inside the security headers, outside the JSON errors: a redirect still saves the session.
-    app.middlewares.insert(1, _only_under_the_dashboard(session_middleware(storage)))
+    app.middlewares.insert(1, session_middleware(storage))
     aiohttp_jinja2.get_env(app).filters.update(FILTERS)
     app.cleanup_ctx.append(_accounts)
     app.on_response_prepare.append(set_pending_cookies)
@@ -41,16 +40,3 @@ async def _accounts(app: web.Application) -> AsyncIterator[None]:
         app[keys.LIMITS], config.login_failures_per_email, config.login_failures_per_ip, config.login_failure_window_s))
     app[keys.VISITOR_TOKENS] = VisitorTokens(app[keys.KEYRING].purpose("dashboard_form").current)
     yield
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _only_under_the_dashboard(middleware: Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]) -> Callable:
-    """Sessions are the dashboard's alone: the API, the widget and the callbacks skip their work."""
-    @web.middleware
-    async def dashboard_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
-            return await middleware(request, handler)
-        return await handler(request)
-    return dashboard_only
