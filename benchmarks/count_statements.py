@@ -113,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--payments must be at least 1")
     with tempfile.TemporaryDirectory(prefix="kopek-count-") as workdir:
         data = report(asyncio.run(count(args.payments, Path(workdir))), args.payments)
-    print(json.dumps(data) if args.json else "", end="\n" if args.json else "")
-    if not args.json:
+    if args.json:
+        print(json.dumps(data))
+    else:
         print_report(data)
     return 0
 
