@@ -46,9 +46,10 @@ ECHO_PAYLOAD = {"amount": 500, "currency": "RUB", "order_id": "x" * 16, "metadat
 # ----------------------------------------------------------------------------- baseline server
 
 def run_baseline_server(port: int) -> None:
-    """The child process body: a bare aiohttp app (no access log) with POST /echo, and POST /insert,
+    """The child process body: a bare aiohttp app (no access log) with POST /echo; POST /insert,
     which also writes the body with one aiosqlite INSERT and COMMIT per request, on a WAL file with
-    the pragmas Kopek's store uses: what "one commit per request" costs on this machine."""
+    the pragmas Kopek's store uses: what "one commit per request" costs on this machine; GET /hello,
+    a constant JSON answer; and GET /read/{id}, which answers one row read by primary key."""
     import aiosqlite
     from aiohttp import web
 
@@ -65,6 +66,18 @@ def run_baseline_server(port: int) -> None:
             await db.execute("COMMIT")
         return web.json_response({"ok": True, "n": len(body)}, status=201)
 
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def read(request: web.Request) -> web.Response:
+        """One point read by primary key, as a payment is read (aiosqlite, the writer's connection)."""
+        async with request.app["db"].execute("SELECT body FROM rows WHERE id=?",
+                                             (int(request.match_info["id"]),)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            raise web.HTTPNotFound()
+        return web.json_response(json.loads(row[0]))
+
     async def database(app: web.Application):
         folder = Path(tempfile.mkdtemp(prefix="kopek-bench-baseline-"))
         app["db"] = await aiosqlite.connect(folder / "baseline.db", isolation_level=None)
@@ -79,6 +92,8 @@ def run_baseline_server(port: int) -> None:
     app = web.Application()
     app.router.add_post("/echo", echo)
     app.router.add_post("/insert", insert)
+    app.router.add_get("/hello", hello)
+    app.router.add_get("/read/{id}", read)
     app.cleanup_ctx.append(database)
     web.run_app(app, host=HOST, port=port, print=None, access_log=None)
 
