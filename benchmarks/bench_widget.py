@@ -50,7 +50,7 @@ BARE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <script src="/bare.js" async></script>
 <p>Below the checkout.</p></body></html>"""
 WIDGET_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
-<body><h1>Shop</h1><p>Order: 500 kopecks</p><div id="pay"></div>
+<body><h1>Shop</h1><p>Order: 500 kopecks</p><div id="pay" style="min-height: 760px"></div>
 <script src="{kopek}/v1/kopek.js" data-client-secret="{secret}" data-target="#pay" async></script>
 <script>document.getElementById('pay').addEventListener('kopek:ready', () => {{
   window.__ready = performance.now(); }});

@@ -114,6 +114,7 @@ class ShopProcess:
 
     def __init__(self, port: int, kopek_url: str, secret_key: str, log: Path) -> None:
         self.secret_key = secret_key
+        self.kopek_url = kopek_url
         self.origin = f"http://localhost:{port}"
         self._log = open(log, "w")
         self.process = subprocess.Popen(

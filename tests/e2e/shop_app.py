@@ -22,8 +22,9 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
 <body data-payment-id="{payment_id}">
 <h1>Shop</h1><p>Order {order_id}: {amount} kopecks</p>
-<div id="pay"></div>
+<div id="pay"{reserve}></div>
 {embed}
+<p id="below">The download starts as soon as you have paid.</p>
 <script src="/shop.js"></script>
 <ol id="events"></ol>
 </body></html>"""
@@ -76,8 +77,10 @@ async def checkout(request: web.Request) -> web.Response:
     locale = request.query.get("locale")
     embed = template.format(kopek=request.app[KOPEK_URL], secret=html.escape(payment["client_secret"]),
                             locale=f' data-locale="{html.escape(locale)}"' if locale else "")
+    # The README's snippet reserves the widget's height; ?reserve=0 is a shop that forgot to.
+    reserve = "" if request.query.get("reserve") == "0" else ' style="min-height: 760px"'
     page = PAGE.format(payment_id=payment["id"], order_id=payment["order_id"], amount=payment["amount"],
-                       embed=embed)
+                       embed=embed, reserve=reserve)
     return web.Response(text=page, content_type="text/html")
 
 

@@ -202,3 +202,68 @@ def test_the_frame_has_its_final_height_when_it_says_ready(page, shop):
     content = page.frame_locator("#pay iframe").locator("#kopek-checkout").evaluate(
         "root => Math.ceil(root.getBoundingClientRect().height)")
     assert page.evaluate("window.heightAtReady") == settled == pytest.approx(content, abs=1)
+
+
+# The shop page reserves the widget's height (min-height: 760px, as the README's snippet does), and
+# the widget keeps exactly that height through every screen: nothing on the shop page moves.
+WIDGET_HEIGHT = 760
+LAYOUT_SHIFTS = """() => {
+  if (window !== window.top) return;
+  window.layoutShifts = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.layoutShifts.push(entry.value);
+  }).observe({type: 'layout-shift', buffered: true});
+}"""
+
+
+@pytest.mark.parametrize("width", [900, 360, 320])
+def test_nothing_on_the_shop_page_moves_from_load_to_success(page, shop, kopek_server, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    page.add_init_script(f"({LAYOUT_SHIFTS})()")
+    payment_id, frame = open_checkout(page, shop)
+    for wallet in frame.get_by_role("radio").all():  # each wallet's fields, the longest form
+        wallet.check()
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+    expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
+    page.wait_for_timeout(300)  # a late resize would still be counted
+    assert page.evaluate("window.layoutShifts") == []
+    assert frame_height(page) == WIDGET_HEIGHT
+
+
+def test_without_the_reserved_height_the_page_moves_once_when_the_widget_mounts(page, shop, kopek_server):
+    page.add_init_script(f"({LAYOUT_SHIFTS})()")
+    payment_id, frame = open_checkout(page, shop, "?reserve=0")
+    pay_with(frame, SUCCEEDS)
+    enter_code(frame, kopek_server, payment_id)
+    expect(frame.get_by_role("heading", name="Payment successful")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert len(page.evaluate("window.layoutShifts")) == 1
+
+
+def test_the_longest_form_in_russian_on_a_small_phone_fits_too(page, shop):
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.add_init_script(f"({LAYOUT_SHIFTS})()")
+    page.goto(f"{shop.origin}/checkout?locale=ru")
+    frame = page.frame_locator("#pay iframe")
+    expect(frame.get_by_role("heading", name="Оплата электронным кошельком")).to_be_visible()
+    for wallet in frame.get_by_role("radio").all():
+        wallet.check()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.layoutShifts") == []
+    assert frame_height(page) == WIDGET_HEIGHT
+
+
+def frame_height(page: Page) -> float:
+    return page.locator("#pay iframe").evaluate("frame => frame.getBoundingClientRect().height")
+
+
+def test_a_cold_load_asks_only_for_the_loader_and_the_frame(page, shop):
+    """The checkout state comes over the websocket the widget opens anyway, not in a request of its own."""
+    requests, sockets = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    payment_id, _ = open_checkout(page, shop)
+    kopek = [url.split("?")[0] for url in requests if url.startswith(shop.kopek_url)]
+    assert kopek == [f"{shop.kopek_url}/v1/kopek.js", f"{shop.kopek_url}/v1/checkout/{payment_id}/frame"]
+    assert sockets == [f"{shop.kopek_url.replace('http', 'ws', 1)}/v1/checkout/{payment_id}/live"]

@@ -16,10 +16,11 @@ def kopek_settings(tmp_path, unused_tcp_port, request):
     return make_settings(tmp_path, unused_tcp_port, **getattr(request, "param", {}))
 
 
-async def open_live(kopek, payment, secret=None, after=0, forwarded_for=None):
+async def open_live(kopek, payment, secret=None, after=0, forwarded_for=None, **fields):
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
     ws = await kopek.client.ws_connect(f"/v1/checkout/{payment['id']}/live", headers=headers)
-    await ws.send_json({"type": "auth", "client_secret": secret or payment["client_secret"], "after": after})
+    await ws.send_json({"type": "auth", "client_secret": secret or payment["client_secret"], "after": after,
+                        **fields})
     return ws
 
 
@@ -62,6 +63,39 @@ async def test_reconnect_with_last_seq_replays_only_what_was_missed(kopek):
     with pytest.raises(TimeoutError):
         await resumed.receive_json(timeout=0.3)  # nothing repeated
     await resumed.close()
+
+
+async def test_a_widget_that_asks_gets_the_checkout_state_first_then_only_newer_events(kopek):
+    payment = await kopek.create_payment(order_id="LV-S1")
+    await attempt(kopek, payment, SUCCEEDS)
+    over_http = await kopek.client.get(f"/v1/checkout/{payment['id']}", headers=kopek.checkout_headers(payment))
+
+    ws = await open_live(kopek, payment, state=True)
+    state = await ws.receive_json(timeout=5)
+    assert state == {"type": "state", **await over_http.json()}
+    assert state["seq"] == 2 and state["payment"]["status"] == "requires_confirmation"
+    assert {w["id"] for w in state["wallets"]} >= {"webmoney", "yandex_dengi"}
+
+    await confirm(kopek, payment, await kopek.phone_code(payment["id"]))
+    assert await receive_seqs(ws, 2) == [(3, "payment.processing", "processing"),
+                                         (4, "payment.succeeded", "succeeded")]
+    await ws.close()
+
+
+@pytest.mark.parametrize("asked", [1, "yes", None])
+async def test_only_state_true_asks_for_the_state(kopek, asked):
+    payment = await kopek.create_payment(order_id=f"LV-S2-{asked}")
+    ws = await open_live(kopek, payment, state=asked)
+    assert await receive_seqs(ws, 1) == [(1, "payment.created", "requires_wallet")]
+    await ws.close()
+
+
+async def test_a_wrong_secret_gets_no_state(kopek):
+    payment = await kopek.create_payment(order_id="LV-S3")
+    ws = await open_live(kopek, payment, secret=payment["client_secret"][:-1] + "x", state=True)
+    assert (await ws.receive_json(timeout=5))["type"] == "error"
+    closing = await ws.receive(timeout=5)
+    assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401
 
 
 @pytest.mark.parametrize("secret", ["wrong", "pay_other_secret_x"])

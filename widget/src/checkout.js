@@ -161,6 +161,7 @@
     syncing: false,
     resync: false,
     toldHeight: 0,           // the height last told to the loader
+    loading: false,          // GET /v1/checkout/{id} in flight (when the socket could not bring the state)
     initTimer: 0,
     popup: null,             // the approval window opened on Pay
     popupNavigated: false,
@@ -196,7 +197,7 @@
     if (data.locale === 'ru' || data.locale === 'en') state.locale = data.locale;
     document.documentElement.lang = state.locale;
     applyAppearance(data.appearance);
-    loadPayment();
+    startLive(); // the socket's first message is the checkout state; loadPayment() is the fallback
   }
 
   function tell(type, fields) {
@@ -218,18 +219,27 @@
   }
 
   async function loadPayment() {
+    if (state.loading) return;
+    state.loading = true;
     let result;
     try {
       result = await api('GET', '');
     } catch (error) {
       showFatal(t('network'), loadPayment);
       return;
+    } finally {
+      state.loading = false;
     }
     if (!result.ok) {
       showFatal(result.error.message || t('generic'));
       return;
     }
-    const {payment, wallets, seq} = result.data;
+    applyState(result.data);
+  }
+
+  // The checkout state, from the socket or from GET /v1/checkout/{id}, whichever comes first.
+  function applyState({payment, wallets, seq}) {
+    if (state.payment || !payment) return;
     state.wallets = Array.isArray(wallets) ? wallets : [];
     state.lastSeq = Number(seq) || 0;
     state.payment = payment;
@@ -238,8 +248,12 @@
     render();
     reportHeight(); // before ready: the loader reveals the frame at its final height
     tell('ready', {payment: {id: payment.id, status: payment.status, amount: payment.amount, currency: payment.currency}});
-    if (isTerminal(payment)) tellTerminal(payment);
-    else startLive();
+    if (isTerminal(payment)) {
+      tellTerminal(payment);
+      stopLive();
+    } else {
+      startLive();
+    }
   }
 
   // ---- HTTP
@@ -375,7 +389,8 @@
     live.socket = socket;
     socket.addEventListener('open', () => {
       live.openedAt = Date.now();
-      socket.send(JSON.stringify({type: 'auth', client_secret: state.secret, after: state.lastSeq}));
+      socket.send(JSON.stringify({type: 'auth', client_secret: state.secret, after: state.lastSeq,
+        state: !state.payment}));
       stopPolling(); // the server replays everything after lastSeq
     });
     socket.addEventListener('message', (event) => onSocketMessage(event.data));
@@ -393,11 +408,13 @@
     } catch (error) {
       return;
     }
-    if (message && message.type === 'event') acceptEvent(message.seq, message.event, true);
+    if (message && message.type === 'state') applyState(message);
+    else if (message && message.type === 'event') acceptEvent(message.seq, message.event, true);
   }
 
   function onSocketDown(code) {
     if (live.stopped) return;
+    if (!state.payment) loadPayment(); // over HTTP, which also shows why the socket was refused
     if (code === 4401) { // the secret was refused: polling would be refused too
       stopLive();
       return;
@@ -443,6 +460,7 @@
   }
 
   async function syncOnce() {
+    if (!state.payment) return; // nothing to bring up to date before the first state
     const httpGen = state.httpGen;
     const seqBefore = state.lastSeq;
     let result;

@@ -4,7 +4,8 @@
   'use strict';
 
   const EVENTS = ['ready', 'status', 'succeeded', 'failed', 'canceled', 'expired'];
-  const MIN_HEIGHT = 320;
+  // Reserve this much from the start: every screen of the checkout fits, so the shop page does not move.
+  const HEIGHT = 760;
   const REVEAL_AFTER_MS = 15000; // show the frame even if it never says "ready" (e.g. blocked)
 
   const script = document.currentScript || document.querySelector('script[src*="/v1/kopek.js"]');
@@ -47,7 +48,7 @@
       const box = element('div', {position: 'relative'});
       const skeleton = buildSkeleton();
       const frame = element('iframe', {
-        display: 'block', width: '100%', height: MIN_HEIGHT + 'px', border: '0', visibility: 'hidden',
+        display: 'block', width: '100%', height: HEIGHT + 'px', border: '0', visibility: 'hidden',
       });
       frame.title = locale === 'ru' ? 'Оплата' : 'Payment';
       frame.setAttribute('allow', 'payment');
@@ -55,8 +56,7 @@
       frame.src = kopekOrigin + '/v1/checkout/' + encodeURIComponent(paymentId) + '/frame?origin=' +
         encodeURIComponent(location.origin) + '&locale=' + locale;
 
-      let height = MIN_HEIGHT;
-      let revealed = false;
+      let height = HEIGHT; // grows when a screen needs more room, and never shrinks
       const revealTimer = setTimeout(reveal, REVEAL_AFTER_MS);
       window.addEventListener('message', onMessage);
       box.append(frame, skeleton);
@@ -70,8 +70,7 @@
           const init = {kopek: 1, type: 'init', clientSecret, locale, appearance: options.appearance || null};
           frame.contentWindow.postMessage(init, kopekOrigin);
         } else if (data.type === 'resize') {
-          if (data.height > 0) height = Math.ceil(data.height);
-          sizeFrame();
+          if (data.height > height) frame.style.height = (height = Math.ceil(data.height)) + 'px';
         } else if (data.type === 'redirect') {
           // On Kopek's own hosted page, come back to it: it sends the shopper on with the result.
           redirect(data.url, location.origin === kopekOrigin ? '' : data.returnUrl);
@@ -96,15 +95,8 @@
         }
       }
 
-      // Until the frame is ready it keeps the reserved height, so the page moves at most once.
-      function sizeFrame() {
-        frame.style.height = (revealed ? height : Math.max(height, MIN_HEIGHT)) + 'px';
-      }
-
       function reveal() {
         clearTimeout(revealTimer);
-        revealed = true;
-        sizeFrame();
         skeleton.remove();
         frame.style.visibility = 'visible';
       }

@@ -2,6 +2,8 @@
 
 Resume: subscribe first, then replay from the store everything after the client's last
 seq, then forward live events, skipping any seq already sent. Nothing is missed or repeated.
+A client that asks for the state in its first message gets the checkout state (what
+GET /v1/checkout/{id} answers) before any event, so a fresh widget needs no other request.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from kopek.limits import Cap, Limits
 from kopek.live.hub import Subscription
 from kopek.payments.views import event_object
 from kopek.store.records import Event, Payment
-from kopek.web.checkout import checkout_payment
+from kopek.web.checkout import checkout_payment, checkout_state
 from kopek.web.requests import client_ip
 
 routes = web.RouteTableDef()
@@ -61,7 +63,7 @@ async def _authorised_stream(request: web.Request, ws: web.WebSocketResponse, li
     per_payment = request.app[keys.SETTINGS].ws_per_payment_max
     async with limits.occupy(Cap("sockets_per_payment", per_payment, "too many live connections for this "
                                  "payment"), payment.id):
-        await _stream(request, ws, payment, after)
+        await _stream(request, ws, payment, after, with_state=hello.get("state") is True)
 
 
 async def _first_message(ws: web.WebSocketResponse) -> dict[str, Any] | None:
@@ -83,11 +85,15 @@ async def _first_message(ws: web.WebSocketResponse) -> dict[str, Any] | None:
     return hello
 
 
-async def _stream(request: web.Request, ws: web.WebSocketResponse, payment: Payment, after: int) -> None:
+async def _stream(request: web.Request, ws: web.WebSocketResponse, payment: Payment, after: int, *,
+                  with_state: bool) -> None:
     hub = request.app[keys.HUB]
     subscription = hub.subscribe(payment.id)
     reader = asyncio.ensure_future(_drain_client(ws))
     try:
+        if with_state:  # the state is as of payment.last_seq: the replay goes on from there
+            await ws.send_json({"type": "state", **await checkout_state(request, payment)})
+            after = max(after, payment.last_seq)
         last = await _replay(request, ws, payment.id, after)
         await _forward(ws, subscription, last, reader)
     finally:
