@@ -61,7 +61,8 @@ def script_tag(base_url: str, client_secret: str, keys: ConsoleKeys) -> str:
     publishable = keys.publishable.lookup if keys.publishable else "pk_test_…"
     return (f"<!-- The client secret comes with each payment your server creates (client_secret).\n"
             f"     Payment buttons on static sites use your publishable key instead: {publishable} -->\n"
-            f'<div id="pay" style="min-height: 760px"></div>\n'
+            f"<style>#pay {{ min-height: 760px }}</style>  <!-- the widget's height: the page never moves -->\n"
+            f'<div id="pay"></div>\n'
             f'<script src="{base_url}/v1/kopek.js" data-client-secret="{client_secret}" data-target="#pay" async>'
             f"</script>\n")
 
