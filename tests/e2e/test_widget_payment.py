@@ -183,8 +183,8 @@ def test_time_running_out_fires_kopek_expired(page, shop, e2e_dir):
     assert shop_server_sees(page, shop, payment_id)["status"] == "expired"
 
 
-# When the shop hears kopek:ready, the frame already has the height of what it shows: the page
-# moves once, at the reveal, and a click right after ready lands where the shopper aimed.
+# When the shop hears kopek:ready, the frame already has the height it keeps, filled by the
+# checkout: a click right after ready lands where the shopper aimed.
 HEIGHT_AT_READY = """() => {
   document.addEventListener('kopek:ready', () => {
     const frame = document.querySelector('#pay iframe');
